@@ -1,0 +1,47 @@
+"""Developer tasks: `nox -s tests`, `nox -s lint`, `nox -s docs`, `nox -s bench`, `nox -s demo`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite, against embedded API servers it starts itself."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff, mypy --strict on the package, and the layering contracts."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", "controllerkit", "tests", "benchmarks", "noxfile.py")
+    session.run("mypy", "controllerkit")
+    session.run("lint-imports")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; warnings are errors."""
+    session.install("-e", ".[dev]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(session.create_tmp() + "/site"))
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks of the embedded API server; prints medians."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "benchmarks.apiserver", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Start the embedded API server and drive it with kubectl."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "examples.demo", *session.posargs)
