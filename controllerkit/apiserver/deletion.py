@@ -11,6 +11,7 @@ CRD removes its custom resources and then disappears.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -140,7 +141,7 @@ class Deletion:
             self._release_foreground_owner(gr, stored)
         if terminating:
             crd_gr = _crd_group_resource(obj)
-            for item in self.store.list(crd_gr):
+            for item in self.store.objects(crd_gr):
                 self._delete_quietly(crd_gr, item)
             self._finish_crd_if_empty(crd_gr)
         current = self.store.get(gr, namespace, name)
@@ -187,11 +188,10 @@ class Deletion:
         if rtype is None:
             return
         meta = obj["metadata"]
-        try:
+        # NotFound: a cascade reached it first.
+        with contextlib.suppress(StatusError):
             self.delete(rtype, meta.get("namespace", ""), meta["name"],
                         DeleteOptions(propagation_policy="Background"))
-        except StatusError:
-            pass  # already gone: a cascade reached it first
 
     def _drop_owner_ref(self, gr: GroupResource, dep: JSONObject, owner_uid: str) -> None:
         current = self.store.get(gr, dep["metadata"].get("namespace", ""), dep["metadata"]["name"])

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import crds
+from . import admission, crds
 from .auth import AccessPolicy
 from .builtin_types import builtin_types
 from .deletion import CRDS, NAMESPACES, Deletion
 from .discovery import Discovery
-from .errors import Cause, StatusError, bad_request, expired, not_found, resource_not_found
-from .lifecycle import now_rfc3339
+from .errors import StatusError, bad_request, expired, not_found, resource_not_found
+from .lifecycle import WriteContext, now_rfc3339
 from .operations import Operations
 from .pagination import ListPager
 from .persistence import Persistence, SQLitePersistence
@@ -69,7 +69,7 @@ class ApiEngine:
             self.store,
             self.deletion,
             require_status_precondition=options.require_status_precondition,
-            admit=self._admit,
+            admit=admission.admit,
             after_commit=self._after_commit,
         )
         self.pager = ListPager()
@@ -82,7 +82,7 @@ class ApiEngine:
         self._bootstrap()
 
     def _bootstrap(self) -> None:
-        for crd in self.store.list(CRDS):
+        for crd in self.store.objects(CRDS):
             self._register_crd(crd)
         namespaces = self.registry.get("", "v1", "namespaces")
         assert namespaces is not None
@@ -132,7 +132,7 @@ class ApiEngine:
             one = self.store.get(gr, namespace if rtype.namespaced else "", exact)
             candidates = [] if one is None else [one]
         else:
-            candidates = self.store.list(gr, namespace if rtype.namespaced else None)
+            candidates = self.store.objects(gr, namespace if rtype.namespaced else None)
         if labels.is_empty and fields.is_empty:
             return candidates
         return [
@@ -141,7 +141,7 @@ class ApiEngine:
             and (fields.is_empty or fields.matches(obj))
         ]
 
-    def list(
+    def list_page(
         self,
         rtype: ResourceType,
         namespace: str | None,
@@ -224,22 +224,6 @@ class ApiEngine:
 
     # -- kind-specific admission and follow-ups ----------------------------------------------
 
-    def _admit(
-        self, rtype: ResourceType, current: JSONObject | None, obj: JSONObject
-    ) -> tuple[JSONObject, list[Cause]]:
-        gr = rtype.group_resource
-        if gr == NAMESPACES and current is None:
-            spec = dict(obj.get("spec") or {})
-            spec.setdefault("finalizers", ["kubernetes"])
-            obj = {**obj, "spec": spec, "status": {"phase": "Active"}}
-        if gr == CRDS:
-            obj = crds.apply_crd_defaults(obj)
-            causes = crds.validate_crd(obj)
-            if current is not None and not causes:
-                causes.extend(_crd_immutable_causes(current, obj))
-            return obj, causes
-        return obj, []
-
     def _after_commit(self, rtype: ResourceType, obj: JSONObject) -> None:
         if rtype.group_resource != CRDS:
             return
@@ -261,21 +245,5 @@ class ApiEngine:
                 self.store.drop_group_resource(rtype.group_resource)
 
 
-def _crd_immutable_causes(current: JSONObject, obj: JSONObject) -> list[Cause]:
-    causes = []
-    for field in ("group", "scope"):
-        if (current.get("spec") or {}).get(field) != (obj.get("spec") or {}).get(field):
-            causes.append(Cause("FieldValueInvalid", "Invalid value: field is immutable",
-                                f"spec.{field}"))
-    names_now = (current.get("spec") or {}).get("names") or {}
-    names_new = (obj.get("spec") or {}).get("names") or {}
-    if names_now.get("plural") != names_new.get("plural"):
-        causes.append(Cause("FieldValueInvalid", "Invalid value: field is immutable",
-                            "spec.names.plural"))
-    return causes
-
-
-def _internal() -> "WriteContext":
-    from .lifecycle import WriteContext
-
+def _internal() -> WriteContext:
     return WriteContext(field_validation="Ignore")

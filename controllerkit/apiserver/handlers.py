@@ -20,14 +20,14 @@ from . import table
 from .auth import Attributes, Identity
 from .codec import decode_any, decode_object, encode
 from .deletion import DeleteOptions
-from .engine import ApiEngine, as_version
+from .engine import ApiEngine
 from .errors import StatusError, bad_request, method_not_allowed, resource_not_found, too_large
 from .lifecycle import WriteContext
 from .openapi import OpenAPIDocuments
 from .resources import JSONObject, ResourceType
 from .routing import RequestInfo, parse_resource_path
 from .selectors import FieldSelector, LabelSelector
-from .watch import Watcher, error_line, pump
+from .watch import as_version, error_line, pump
 
 log = logging.getLogger("controllerkit.apiserver")
 
@@ -169,14 +169,16 @@ class ApiHandlers:
         obj = self.engine.get(rtype, info.namespace, info.name)
         if table.wants_table(request.headers.get("Accept", "")):
             return json_response(table.to_table(
-                rtype, [obj], include_object=request.query.get("includeObject", "Metadata"),
+                rtype, [obj],
+                include_object=table.validate_include_object(
+                    request.query.get("includeObject", "")),
                 list_metadata={"resourceVersion": obj["metadata"].get("resourceVersion", "")},
             ))
         return json_response(obj)
 
     def _list(self, request: web.Request, rtype: ResourceType, info: RequestInfo) -> web.Response:
         query = request.query
-        items, metadata = self.engine.list(
+        items, metadata = self.engine.list_page(
             rtype,
             info.namespace or None,
             labels=LabelSelector.parse(query.get("labelSelector", "")),
@@ -188,7 +190,8 @@ class ApiHandlers:
         )
         if table.wants_table(request.headers.get("Accept", "")):
             return json_response(table.to_table(
-                rtype, items, include_object=query.get("includeObject", "Metadata"),
+                rtype, items,
+                include_object=table.validate_include_object(query.get("includeObject", "")),
                 list_metadata=metadata,
             ))
         return json_response({
@@ -206,6 +209,8 @@ class ApiHandlers:
         timeout = float(_int_param(query, "timeoutSeconds", 0)) or options.max_watch_seconds
         bookmarks = query.get("allowWatchBookmarks", "").lower() in ("1", "true")
         send_initial = query.get("sendInitialEvents", "").lower() in ("1", "true")
+        as_table = table.wants_table(request.headers.get("Accept", ""))
+        include = table.validate_include_object(query.get("includeObject", ""))
         response = web.StreamResponse(status=200, headers={"Content-Type": JSON})
         response.enable_chunked_encoding()
         try:
@@ -226,15 +231,15 @@ class ApiHandlers:
             await response.write(error_line(error.to_status()))
             await response.write_eof()
             return response
-        if table.wants_table(request.headers.get("Accept", "")):
-            watcher.transform = _table_rows(rtype, query.get("includeObject", "Metadata"))
+        if as_table:
+            watcher.transform = _table_rows(rtype, include)
         await response.prepare(request)
         try:
             await pump(
                 watcher,
                 response.write,
                 current_resource_version=lambda: self.engine.store.resource_version,
-                timeout=timeout,
+                duration=timeout,
                 bookmark_interval=options.bookmark_interval if bookmarks else None,
             )
             await response.write_eof()
@@ -254,7 +259,7 @@ class ApiHandlers:
         self, request: web.Request, rtype: ResourceType, info: RequestInfo
     ) -> web.Response:
         body = await _body_object(request)
-        ctx = _write_context(request)
+        ctx = _write_context(request, "create")
         obj = self.engine.operations.create(rtype, info.namespace, body, ctx)
         return json_response(as_version(obj, rtype.api_version), status=201,
                              warnings=ctx.warnings)
@@ -263,7 +268,7 @@ class ApiHandlers:
         self, request: web.Request, rtype: ResourceType, info: RequestInfo
     ) -> web.Response:
         body = await _body_object(request)
-        ctx = _write_context(request)
+        ctx = _write_context(request, "update")
         obj = self.engine.operations.update(rtype, info.namespace, info.name, body, ctx,
                                             subresource=info.subresource)
         return json_response(as_version(obj, rtype.api_version), warnings=ctx.warnings)
@@ -272,7 +277,7 @@ class ApiHandlers:
         self, request: web.Request, rtype: ResourceType, info: RequestInfo
     ) -> web.Response:
         body = await request.read()
-        ctx = _write_context(request)
+        ctx = _write_context(request, "patch")
         force = request.query.get("force", "").lower() in ("1", "true")
         obj, created = self.engine.operations.patch(
             rtype, info.namespace, info.name, body, request.headers.get("Content-Type", ""),
@@ -356,7 +361,7 @@ async def _delete_options(request: web.Request) -> DeleteOptions:
     )
 
 
-def _write_context(request: web.Request) -> WriteContext:
+def _write_context(request: web.Request, verb: str) -> WriteContext:
     query = request.query
     validation = query.get("fieldValidation", "") or "Warn"
     if validation not in FIELD_VALIDATION:
@@ -368,6 +373,7 @@ def _write_context(request: web.Request) -> WriteContext:
     return WriteContext(
         dry_run="All" in query.getall("dryRun", []),
         field_manager=manager,
+        verb=verb,
         field_validation=validation,
     )
 

@@ -30,6 +30,7 @@ class WriteContext:
 
     dry_run: bool = False
     field_manager: str = ""
+    verb: str = ""
     field_validation: str = "Warn"
     warnings: list[str] = field(default_factory=list)
 

@@ -9,6 +9,7 @@ status, and store nothing (no resourceVersion, no event) when the result equals 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -38,8 +39,9 @@ from .lifecycle import (
     now_rfc3339,
 )
 from .metadata_validation import validate_metadata
-from .resources import JSONObject, ResourceType
+from .resources import GroupResource, JSONObject, ResourceType
 from .schema import apply_defaults, prune, unknown_fields, validate
+from .schema_pruning import strict_decoding_error, unknown_field_warnings
 from .store import ObjectStore
 from .watch import as_version
 
@@ -57,7 +59,7 @@ class Operations:
         *,
         require_status_precondition: bool,
         admit: Callable[
-            [ResourceType, JSONObject | None, JSONObject], tuple[JSONObject, list[Cause]]
+            [GroupResource, JSONObject | None, JSONObject], tuple[JSONObject, list[Cause]]
         ],
         after_commit: Callable[[ResourceType, JSONObject], None],
     ) -> None:
@@ -199,7 +201,7 @@ class Operations:
             merged = ssa.server_side_apply(None, applied, manager=ctx.field_manager, force=force,
                                            now=now_rfc3339(), schema=rtype.schema,
                                            has_status_subresource=rtype.has_status)
-            create_ctx = WriteContext(ctx.dry_run, "", ctx.field_validation, ctx.warnings)
+            create_ctx = dataclasses.replace(ctx, field_manager="", verb="patch")
             return self.create(rtype, namespace, merged, create_ctx), True
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
             raise conflict(rtype.plural, rtype.group, name)
@@ -209,7 +211,7 @@ class Operations:
             has_status_subresource=rtype.has_status,
         )
         merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        no_manager = WriteContext(ctx.dry_run, "", ctx.field_validation, ctx.warnings)
+        no_manager = dataclasses.replace(ctx, field_manager="")
         return self._write(rtype, current, merged, no_manager, subresource=subresource), False
 
     # -- shared steps ------------------------------------------------------------------------
@@ -278,18 +280,20 @@ class Operations:
             if ctx.field_validation != "Ignore":
                 unknown = [p.lstrip(".") for p in unknown_fields(obj, rtype.schema)]
                 if unknown and ctx.field_validation == "Strict":
-                    raise bad_request("strict decoding error: " + ", ".join(
-                        f'unknown field "{p}"' for p in unknown))
-                ctx.warnings.extend(f'unknown field "{p}"' for p in unknown)
+                    # Bodies that are decoded (create, update) name the kind; patches do not.
+                    decoded = ctx.verb in ("create", "update")
+                    raise strict_decoding_error(unknown, kind=rtype.kind if decoded else "",
+                                                version=rtype.version)
+                ctx.warnings.extend(unknown_field_warnings(unknown))
             obj = apply_defaults(prune(obj, rtype.schema), rtype.schema)
         name = obj["metadata"].get("name", "")
+        is_namespace = (rtype.group, rtype.plural) == ("", "namespaces")
         causes = validate_metadata(
-            obj, namespaced=rtype.namespaced,
-            name_rule="label" if rtype.group == "" and rtype.plural == "namespaces" else "subdomain",
+            obj, namespaced=rtype.namespaced, name_rule="label" if is_namespace else "subdomain"
         )
         if rtype.schema is not None:
             causes.extend(validate(obj, rtype.schema))
-        obj, extra = self._admit(rtype, current, obj)
+        obj, extra = self._admit(rtype.group_resource, current, obj)
         causes.extend(extra)
         if causes:
             raise invalid(rtype.kind, rtype.group, name, causes)

@@ -77,7 +77,7 @@ class ObjectStore:
         bucket = self._objects.get(gr)
         return None if bucket is None else bucket.get((namespace, name))
 
-    def list(self, gr: GroupResource, namespace: str | None = None) -> list[JSONObject]:
+    def objects(self, gr: GroupResource, namespace: str | None = None) -> list[JSONObject]:
         """Objects of a group-resource in key order (namespace, then name), like etcd."""
         bucket = self._objects.get(gr)
         if not bucket:

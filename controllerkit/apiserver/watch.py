@@ -11,6 +11,7 @@ what the real server does with unresponsive watchers. Writers never wait for wat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -117,13 +118,11 @@ class Watcher:
         self._wakeup.clear()
         return items
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, seconds: float) -> None:
         if self._pending or self.closed:
             return
-        try:
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
-        except TimeoutError:
-            pass
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
 
     def line(self, item: QueuedEvent) -> bytes:
         event_type, obj, stored = item
@@ -168,7 +167,7 @@ async def pump(
     write: Callable[[bytes], Awaitable[None]],
     *,
     current_resource_version: Callable[[], int],
-    timeout: float,
+    duration: float,
     bookmark_interval: float | None,
 ) -> None:
     """Send queued events until the timeout, the watcher closing, or the client leaving.
@@ -177,7 +176,7 @@ async def pump(
     queue is empty, so every matching event up to the store's resourceVersion has been sent and
     the bookmark's resourceVersion is safe to resume from.
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + duration
     last_sent = time.monotonic()
     while True:
         now = time.monotonic()

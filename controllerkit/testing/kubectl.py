@@ -66,7 +66,7 @@ class Kubectl:
         return self.run("apply", "-f", "-", *extra, input=text).stdout
 
     async def arun(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+        self, *args: str, input: str | None = None, check: bool = True, time_limit: float = 60
     ) -> subprocess.CompletedProcess[str]:
         """`run` for async tests: never blocks the event loop the server may be running on."""
         proc = await asyncio.create_subprocess_exec(
@@ -76,7 +76,7 @@ class Kubectl:
         )
         try:
             out, err = await asyncio.wait_for(
-                proc.communicate(input.encode() if input is not None else None), timeout
+                proc.communicate(input.encode() if input is not None else None), time_limit
             )
         except TimeoutError:
             proc.kill()
