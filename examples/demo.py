@@ -83,6 +83,10 @@ def main() -> int:
                     check=False, show_input="bad-widget.yaml")
             rv = json.loads(kubectl("get", "widget", "sprocket", "-o", "json", quiet=True))[
                 "metadata"]["resourceVersion"]
+            print("# A status write that does not say which version it was computed from is "
+                  "refused:")
+            kubectl("patch", "widget", "sprocket", "--subresource=status", "--type=merge",
+                    "-p", '{"status":{"phase":"Ready"}}', check=False)
             print("# The controller's part: status through the status subresource, with the "
                   "resourceVersion it read:")
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
