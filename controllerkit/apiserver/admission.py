@@ -29,8 +29,10 @@ def admit(
         spec = dict(obj.get("spec") or {})
         spec.setdefault("finalizers", ["kubernetes"])
         return {**obj, "spec": spec, "status": {"phase": "Active"}}, []
-    if gr == SECRETS and "stringData" in obj:
-        return _fold_string_data(obj), []
+    if gr == SECRETS:
+        if current is None and not obj.get("type"):
+            obj = {**obj, "type": "Opaque"}
+        return (_fold_string_data(obj) if "stringData" in obj else obj), []
     if gr == JOBS and current is None:
         return _job_selector(obj), []
     if gr == CRDS:

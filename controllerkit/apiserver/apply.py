@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import yaml
 
+from controllerkit.apiserver.codec import check_depth
 from controllerkit.apiserver.errors import Cause, StatusError, bad_request
 from controllerkit.apiserver.fieldsets import (
     MISSING,
@@ -233,8 +234,11 @@ def parse_apply_body(body: bytes) -> JSONObject:
         parsed = _as_json(document)
     except (UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
         raise bad_request(f"error decoding YAML: {exc}") from exc
+    except RecursionError:
+        raise bad_request("error decoding YAML: the document is nested too deeply") from None
     if parsed is None:
         return {}
+    check_depth(parsed)
     if not isinstance(parsed, dict):
         go_type = {list: "array", str: "string", bool: "bool"}.get(type(parsed), "number")
         raise bad_request(

@@ -23,12 +23,31 @@ def encode(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode()
 
 
+# The write path walks objects recursively; deeper documents are refused (400) rather than
+# exhausting the interpreter's stack. Real objects, CRD schemas included, stay far below this.
+MAX_NESTING_DEPTH = 256
+
+
+def check_depth(value: Any, *, what: str = "the request body") -> None:
+    """400 BadRequest when `value` nests objects and arrays deeper than MAX_NESTING_DEPTH."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_NESTING_DEPTH:
+            raise bad_request(f"{what} is nested deeper than the maximum depth of "
+                              f"{MAX_NESTING_DEPTH}")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
 def decode_object(body: bytes, *, what: str = "the request body") -> dict[str, Any]:
     """Decode a JSON object, answering 400 BadRequest for anything else."""
-    try:
-        value = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise bad_request(f"{what} is not valid JSON: {exc}") from None
+    value = decode_any(body, what=what)
     if not isinstance(value, dict):
         raise bad_request(f"{what} must be a JSON object, got {type(value).__name__}")
     return value
@@ -36,6 +55,11 @@ def decode_object(body: bytes, *, what: str = "the request body") -> dict[str, A
 
 def decode_any(body: bytes, *, what: str = "the request body") -> Any:
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise bad_request(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise bad_request(f"{what} is nested deeper than the maximum depth of "
+                          f"{MAX_NESTING_DEPTH}") from None
+    check_depth(value, what=what)
+    return value

@@ -15,7 +15,14 @@ from .auth import AccessPolicy
 from .builtin_types import builtin_types
 from .deletion import CRDS, NAMESPACES, Deletion
 from .discovery import Discovery
-from .errors import StatusError, bad_request, expired, not_found, resource_not_found
+from .errors import (
+    Cause,
+    bad_request,
+    expired,
+    invalid,
+    not_found,
+    resource_not_found,
+)
 from .lifecycle import WriteContext, now_rfc3339
 from .operations import Operations
 from .pagination import ListPager
@@ -45,6 +52,8 @@ class ApiServerOptions:
     bookmark_interval: float = 5.0
     # A watcher further behind than this many events is closed (it re-watches).
     watch_queue_capacity: int = 10_000
+    # A watch client that accepts no data for this long is disconnected.
+    watch_write_timeout: float = 30.0
     # Watches without timeoutSeconds end after this long, as the real server's do.
     max_watch_seconds: float = 1800.0
     max_body_bytes: int = 3 * 1024 * 1024
@@ -159,11 +168,13 @@ class ApiEngine:
         ):
             raise expired(f"too old resource version: {resource_version} "
                           f"({self.store.resource_version})")
+        scope = f"{rtype.group}/{rtype.plural}/{namespace or ''}"
         if continue_token:
-            page = self.pager.next_page(continue_token, limit)
+            page = self.pager.next_page(continue_token, limit, scope=scope)
         else:
             selected = self.select(rtype, namespace, labels, fields)
-            page = self.pager.first_page(selected, self.store.resource_version, limit)
+            page = self.pager.first_page(selected, self.store.resource_version, limit,
+                                         scope=scope)
         metadata: JSONObject = {"resourceVersion": str(page.resource_version)}
         if page.continue_token:
             metadata["continue"] = page.continue_token
@@ -196,12 +207,16 @@ class ApiEngine:
         )
         if send_initial_events:
             if resource_version_match != "NotOlderThan":
-                raise StatusError(422, "Invalid", "sendInitialEvents: Forbidden: "
-                                  "sendInitialEvents is forbidden for watch unless "
-                                  "resourceVersionMatch is set to NotOlderThan")
+                raise invalid("ListOptions", "meta.k8s.io", "", [Cause(
+                    "FieldValueForbidden", "Forbidden: sendInitialEvents requires setting "
+                    "resourceVersionMatch to NotOlderThan", "resourceVersionMatch")])
             for obj in self.select(rtype, namespace, labels, fields):
                 watcher.queue_initial("ADDED", obj)
             watcher.queue_bookmark(self.store.resource_version, initial_events_end=True)
+        elif resource_version_match:
+            raise invalid("ListOptions", "meta.k8s.io", "", [Cause(
+                "FieldValueForbidden", "Forbidden: resourceVersionMatch is forbidden for watch "
+                "unless sendInitialEvents is provided", "resourceVersionMatch")])
         elif resource_version in ("", "0"):
             for obj in self.select(rtype, namespace, labels, fields):
                 watcher.queue_initial("ADDED", obj)

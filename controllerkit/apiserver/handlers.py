@@ -24,6 +24,7 @@ from .engine import ApiEngine
 from .errors import StatusError, bad_request, method_not_allowed, resource_not_found, too_large
 from .lifecycle import WriteContext
 from .openapi import OpenAPIDocuments
+from .protobuf import PROTOBUF_MEDIA_TYPE, decode_kubernetes_protobuf
 from .resources import JSONObject, ResourceType
 from .routing import RequestInfo, parse_resource_path
 from .selectors import FieldSelector, LabelSelector
@@ -79,8 +80,9 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     except StatusError as error:
         return status_response(error)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return status_response(too_large(exc.max_size if hasattr(exc, "max_size") else 0))
+    except web.HTTPRequestEntityTooLarge:
+        # aiohttp's exception does not keep the limit; the request knows it.
+        return status_response(too_large(request.client_max_size))
     except web.HTTPException as exc:
         return status_response(StatusError(exc.status, exc.reason.replace(" ", ""), exc.text or
                                            exc.reason))
@@ -234,10 +236,22 @@ class ApiHandlers:
         if as_table:
             watcher.transform = _table_rows(rtype, include)
         await response.prepare(request)
+        write_timeout = options.watch_write_timeout
+
+        async def write(data: bytes) -> None:
+            # A client that stops reading fills the socket buffer and the write never returns:
+            # give up on it, so its connection and coroutine do not linger until it reads.
+            try:
+                await asyncio.wait_for(response.write(data), write_timeout)
+            except TimeoutError:
+                if request.transport is not None:
+                    request.transport.abort()
+                raise ConnectionResetError("watch client stopped reading") from None
+
         try:
             await pump(
                 watcher,
-                response.write,
+                write,
                 current_resource_version=lambda: self.engine.store.resource_version,
                 duration=timeout,
                 bookmark_interval=options.bookmark_interval if bookmarks else None,
@@ -278,6 +292,11 @@ class ApiHandlers:
     ) -> web.Response:
         body = await request.read()
         ctx = _write_context(request, "patch")
+        if not request.query.get("fieldManager"):
+            # Apply needs an explicit manager (the real server never derives it for apply).
+            media = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if media == "application/apply-patch+yaml":
+                ctx.field_manager = ""
         force = request.query.get("force", "").lower() in ("1", "true")
         obj, created = self.engine.operations.patch(
             rtype, info.namespace, info.name, body, request.headers.get("Content-Type", ""),
@@ -291,7 +310,11 @@ class ApiHandlers:
     ) -> web.Response:
         options = await _delete_options(request)
         obj, gone = self.engine.deletion.delete(rtype, info.namespace, info.name, options)
-        if gone and not rtype.delete_returns_object:
+        # A deletion that went through finalizing (foreground cascade) answers with the
+        # terminating object, as the real server does, even if it completed at once here.
+        if gone and not rtype.delete_returns_object and not obj["metadata"].get(
+            "deletionTimestamp"
+        ):
             return json_response(_success(rtype, obj))
         return json_response(as_version(obj, rtype.api_version))
 
@@ -344,6 +367,8 @@ async def _body_object(request: web.Request) -> JSONObject:
     media = request.headers.get("Content-Type", JSON).split(";")[0].strip().lower()
     if media in ("application/yaml", "application/apply-patch+yaml"):
         return ssa.parse_apply_body(raw)
+    if media == PROTOBUF_MEDIA_TYPE:
+        return decode_kubernetes_protobuf(raw)
     if media not in (JSON, ""):
         raise StatusError(415, "UnsupportedMediaType", f"the body of the request was in an "
                           f"unknown format - accepted media types include: application/json, "
@@ -353,7 +378,12 @@ async def _body_object(request: web.Request) -> JSONObject:
 
 async def _delete_options(request: web.Request) -> DeleteOptions:
     raw = await request.read()
-    body = decode_any(raw, what="DeleteOptions") if raw.strip() else None
+    media = request.headers.get("Content-Type", JSON).split(";")[0].strip().lower()
+    body: Any = None
+    if media == PROTOBUF_MEDIA_TYPE and raw:
+        body = decode_kubernetes_protobuf(raw)
+    elif raw.strip():
+        body = decode_any(raw, what="DeleteOptions")
     return DeleteOptions.from_body(
         body,
         query_policy=request.query.get("propagationPolicy", ""),
@@ -393,13 +423,15 @@ def _int_param(query: Any, name: str, default: int) -> int:
 
 def _success(rtype: ResourceType, obj: JSONObject) -> JSONObject:
     meta = obj["metadata"]
+    details = {"name": meta["name"], "group": rtype.group, "kind": rtype.plural,
+               "uid": meta.get("uid", "")}
     return {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Success",
-        "details": {"name": meta["name"], "group": rtype.group, "kind": rtype.plural,
-                    "uid": meta.get("uid", "")},
+        # StatusDetails fields are omitempty: the core group has no `group` key.
+        "details": {k: v for k, v in details.items() if v},
     }
 
 

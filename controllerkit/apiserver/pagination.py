@@ -40,6 +40,8 @@ class _Snapshot:
     items: list[JSONObject]
     resource_version: int
     created: float
+    # What was listed (resource and namespace): a token only continues the same list.
+    scope: str = ""
 
 
 class ListPager:
@@ -57,20 +59,26 @@ class ListPager:
         self._ttl = ttl_seconds
         self._clock = clock
 
-    def first_page(self, items: list[JSONObject], resource_version: int, limit: int) -> Page:
+    def first_page(
+        self, items: list[JSONObject], resource_version: int, limit: int, *, scope: str = ""
+    ) -> Page:
         if limit <= 0 or len(items) <= limit:
             return Page(items, resource_version, "", 0)
         snapshot_id = secrets.token_hex(8)
-        self._remember(snapshot_id, _Snapshot(items, resource_version, self._clock()))
+        self._remember(snapshot_id, _Snapshot(items, resource_version, self._clock(), scope))
         return self._cut(snapshot_id, self._snapshots[snapshot_id], 0, limit)
 
-    def next_page(self, token: str, limit: int) -> Page:
+    def next_page(self, token: str, limit: int, *, scope: str = "") -> Page:
         snapshot_id, offset, resource_version = _decode(token)
         snapshot = self._snapshots.get(snapshot_id)
         if snapshot is None or self._clock() - snapshot.created > self._ttl:
             self._snapshots.pop(snapshot_id, None)
             raise expired(EXPIRED_CONTINUE)
-        if snapshot.resource_version != resource_version or offset > len(snapshot.items):
+        if (
+            snapshot.resource_version != resource_version
+            or offset > len(snapshot.items)
+            or snapshot.scope != scope
+        ):
             raise bad_request("continue key is not valid: it does not belong to this list")
         self._snapshots.move_to_end(snapshot_id)
         return self._cut(snapshot_id, snapshot, offset, limit)

@@ -186,9 +186,15 @@ class ObjectStore:
                     del self._dependents[owner_uid or ""]
 
     def drop_group_resource(self, gr: GroupResource) -> None:
-        """Forget history and watchers of a resource that is no longer served."""
+        """Forget history and watchers of a resource that is no longer served.
+
+        Open watches end (they first send what they have queued), as the real server's do when
+        a CRD goes; a later watch from an older resourceVersion gets 410 and relists.
+        """
         self._history.pop(gr, None)
-        self._compacted.pop(gr, None)
+        self._compacted[gr] = self.resource_version
+        for sink in self._sinks.pop(gr, set()):
+            sink.close()
 
     # -- history and watchers ----------------------------------------------------------------
 

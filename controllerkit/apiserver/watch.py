@@ -101,8 +101,12 @@ class Watcher:
                 return ("MODIFIED", event.object, event)
             if now:
                 return ("ADDED", event.object, None)
-            if before:
-                return ("DELETED", event.object, None)
+            if before and event.previous is not None:
+                # As the real server: the state that matched, at the event's resourceVersion.
+                left = {**event.previous, "metadata": {
+                    **event.previous["metadata"],
+                    "resourceVersion": event.object["metadata"]["resourceVersion"]}}
+                return ("DELETED", left, None)
             return None
         if self.matches(event.object):
             return (event.type, event.object, event)

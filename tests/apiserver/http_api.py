@@ -130,17 +130,17 @@ class WatchStream:
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self.response = response
 
-    async def next_event(self, timeout: float = 3.0) -> dict[str, Any]:
-        line = await asyncio.wait_for(self.response.content.readline(), timeout)
+    async def next_event(self, within: float = 3.0) -> dict[str, Any]:
+        line = await asyncio.wait_for(self.response.content.readline(), within)
         if not line:
             raise EOFError("the watch stream ended")
         event: dict[str, Any] = json.loads(line)
         return event
 
-    async def events_until_rv(self, rv: int, timeout: float = 3.0) -> list[dict[str, Any]]:
+    async def events_until_rv(self, rv: int, within: float = 3.0) -> list[dict[str, Any]]:
         """Events (bookmarks skipped) up to and including the one at resourceVersion `rv`."""
         events: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             event = await self.next_event(max(0.01, deadline - time.monotonic()))
             if event["type"] == "BOOKMARK":
@@ -148,6 +148,16 @@ class WatchStream:
             events.append(event)
             if int(event["object"]["metadata"]["resourceVersion"]) >= rv:
                 return events
+
+    async def take(self, count: int, within: float = 3.0) -> list[dict[str, Any]]:
+        """The next `count` events, bookmarks skipped."""
+        events: list[dict[str, Any]] = []
+        deadline = time.monotonic() + within
+        while len(events) < count:
+            event = await self.next_event(max(0.01, deadline - time.monotonic()))
+            if event["type"] != "BOOKMARK":
+                events.append(event)
+        return events
 
     async def assert_quiet(self, seconds: float) -> None:
         """No event other than a BOOKMARK arrives for `seconds`."""
@@ -188,9 +198,9 @@ def cause_fields(status: dict[str, Any]) -> list[str]:
 
 
 async def wait_established(api: RestClient, name: str = WIDGET_CRD_NAME,
-                           timeout: float = 5.0) -> dict[str, Any]:
+                           within: float = 5.0) -> dict[str, Any]:
     """Poll the CRD until its Established condition is True; returns the CRD."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         reply = await api.get(f"{CRDS}/{name}")
         assert reply.status == 200, reply.body

@@ -55,27 +55,27 @@ class WatchStream:
     def status(self) -> int:
         return self.response.status
 
-    async def next_event(self, timeout: float = 5.0) -> JSONDict | None:
-        """The next event, or None when the server ended the stream."""
-        line = await asyncio.wait_for(self.response.content.readline(), timeout)
+    async def next_event(self, within: float = 5.0) -> JSONDict | None:
+        """The next event, or None when the server ended the stream; fails after `within` s."""
+        line = await asyncio.wait_for(self.response.content.readline(), within)
         if not line:
             return None
         event: JSONDict = json.loads(line)
         return event
 
-    async def take(self, count: int, timeout: float = 5.0) -> list[JSONDict]:
+    async def take(self, count: int, within: float = 5.0) -> list[JSONDict]:
         """Exactly `count` events; fails if the stream ends or stalls first."""
-        events = []
+        events: list[JSONDict] = []
         for _ in range(count):
-            event = await self.next_event(timeout)
+            event = await self.next_event(within)
             assert event is not None, f"stream ended after {events}"
             events.append(event)
         return events
 
-    async def until_end(self, timeout: float = 5.0) -> list[JSONDict]:
+    async def until_end(self, within: float = 5.0) -> list[JSONDict]:
         """Every event left, up to the end of the stream."""
-        events = []
-        while (event := await self.next_event(timeout)) is not None:
+        events: list[JSONDict] = []
+        while (event := await self.next_event(within)) is not None:
             events.append(event)
         return events
 

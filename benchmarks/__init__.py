@@ -1,0 +1,1 @@
+"""Benchmarks of controllerkit; each module runs with `python -m benchmarks.<module>`."""

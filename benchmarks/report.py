@@ -1,0 +1,61 @@
+"""Summaries of repeated measurements and the table they are printed as."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import statistics
+import sys
+from dataclasses import dataclass, field
+
+import aiohttp
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (`fraction` in 0..1) of a non-empty sample."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Figure:
+    """One reported quantity: a value per repetition."""
+
+    label: str
+    unit: str
+    values: list[float] = field(default_factory=list)
+
+    def add(self, value: float) -> None:
+        self.values.append(value)
+
+    def row(self, label_width: int) -> str:
+        if not self.values:
+            return f"{self.label:<{label_width}}  {'n/a':>10}  {'':>10}  {'':>10}  {self.unit}"
+        median = statistics.median(self.values)
+        low, high = min(self.values), max(self.values)
+        cells = "  ".join(f"{_number(v):>10}" for v in (median, low, high))
+        return f"{self.label:<{label_width}}  {cells}  {self.unit}"
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def environment() -> str:
+    cpus = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
+    python = platform.python_version()
+    return (f"python {python} ({sys.implementation.name}), aiohttp {aiohttp.__version__}, "
+            f"{cpus} CPUs ({usable} usable), {platform.system()} {platform.machine()}")
+
+
+def table(figures: list[Figure]) -> str:
+    width = max(len("figure"), *(len(f.label) for f in figures))
+    header = f"{'figure':<{width}}  {'median':>10}  {'min':>10}  {'max':>10}  unit"
+    return "\n".join([header, "-" * len(header), *(f.row(width) for f in figures)])
