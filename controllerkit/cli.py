@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .apiserver import ApiServerOptions, EmbeddedApiServer
+from .apiserver.persistence import PersistenceError
 
 
 def _apiserver_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +31,9 @@ def _apiserver_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help="persist every write to SQLite in this directory (default: memory only)")
     p.add_argument("--tls", action="store_true",
                    help="serve HTTPS with a self-signed certificate (its CA is in the kubeconfig)")
-    p.add_argument("--tokens", type=Path, help="YAML file of bearer tokens and access rules")
+    p.add_argument("--tokens", type=Path,
+                   help="YAML file of bearer tokens and access rules; implies --tls, because "
+                   "kubectl sends bearer tokens only over HTTPS")
     p.add_argument("--watch-history", type=int, default=defaults.watch_history,
                    help="events kept per resource for watch resumption (%(default)s)")
     p.add_argument("--bookmark-interval", type=float, default=defaults.bookmark_interval,
@@ -48,7 +51,7 @@ def options_from_args(args: argparse.Namespace) -> ApiServerOptions:
         host=args.host,
         port=args.port,
         data_dir=args.data_dir,
-        tls=args.tls,
+        tls=args.tls or args.tokens is not None,
         tokens_file=args.tokens,
         kubeconfig_out=args.kubeconfig_out,
         watch_history=args.watch_history,
@@ -84,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "apiserver":
         try:
             asyncio.run(serve(options_from_args(args)))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, PersistenceError) as exc:
             print(f"controllerkit apiserver: {exc}", file=sys.stderr)
             return 1
         return 0

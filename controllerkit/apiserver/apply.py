@@ -21,12 +21,13 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import yaml
 
-from controllerkit.apiserver.codec import check_depth
+from controllerkit.apiserver.codec import MAX_NESTING_DEPTH, check_depth
 from controllerkit.apiserver.errors import Cause, StatusError, bad_request
 from controllerkit.apiserver.fieldsets import (
     MISSING,
@@ -47,6 +48,8 @@ from controllerkit.apiserver.resources import JSONObject
 
 APPLY_PATCH_CONTENT_TYPE: Final = "application/apply-patch+yaml"
 FIELD_MANAGER_MAX_LENGTH: Final = 128
+# Nodes that aliases may add to a YAML body beyond one per byte.
+ALIAS_EXPANSION_ALLOWANCE: Final = 100_000
 
 # Server-maintained metadata: an applied configuration cannot set these on a live object.
 _SYSTEM_METADATA: Final = (
@@ -229,9 +232,12 @@ def parse_apply_body(body: bytes) -> JSONObject:
     An empty document is an empty configuration; anything but a mapping is 400 `BadRequest`.
     """
     try:
-        documents = yaml.load_all(body.decode("utf-8"), Loader=_ApplyLoader)
+        text = body.decode("utf-8")
+        loader = _DeepApplyLoader if _may_nest_deeply(text) else _ApplyLoader
+        documents = yaml.load_all(text, Loader=loader)
         document = next(iter(documents), None)
-        parsed = _as_json(document)
+        # Aliases may expand without bound; an alias-free document has fewer nodes than bytes.
+        parsed = _as_json(document, [len(text) + ALIAS_EXPANSION_ALLOWANCE])
     except (UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
         raise bad_request(f"error decoding YAML: {exc}") from exc
     except RecursionError:
@@ -388,13 +394,41 @@ _ApplyLoader.yaml_implicit_resolvers = {
 }
 
 
-def _as_json(value: Any) -> Any:
-    """YAML data as JSON data: keys become strings; NaN and infinities are refused."""
+class _DeepApplyLoader(yaml.SafeLoader):
+    """`_ApplyLoader` in pure Python, for input that may nest deeply: libyaml's composer
+    recurses on the C stack and kills the process on such input; this one raises
+    RecursionError instead."""
+
+
+_DeepApplyLoader.yaml_implicit_resolvers = _ApplyLoader.yaml_implicit_resolvers
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """Whether YAML text could nest collections deeper than MAX_NESTING_DEPTH: by brackets
+    (flow style) or by a line's indentation and `- `/`? ` indicators (block style)."""
+    if text.count("{") + text.count("[") > MAX_NESTING_DEPTH:
+        depth = peak = 0
+        for match in re.finditer(r"[\[\]{}]", text):
+            depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+            peak = max(peak, depth)
+        if peak > MAX_NESTING_DEPTH:
+            return True
+    return any(len(m) > MAX_NESTING_DEPTH for m in re.findall(r"(?m)^[ \t?:-]+", text))
+
+
+def _as_json(value: Any, budget: list[int]) -> Any:
+    """YAML data as JSON data: keys become strings; NaN and infinities are refused.
+
+    `budget[0]` is how many more nodes may be produced (ValueError beyond): aliases make a
+    few bytes of YAML expand exponentially."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError("the document contains excessive aliasing")
     if isinstance(value, dict):
-        return {key if isinstance(key, str) else json.dumps(key, default=str): _as_json(item)
-                for key, item in value.items()}
+        return {key if isinstance(key, str) else json.dumps(key, default=str):
+                _as_json(item, budget) for key, item in value.items()}
     if isinstance(value, list):
-        return [_as_json(item) for item in value]
+        return [_as_json(item, budget) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"json: unsupported value: {value}")
     if value is None or isinstance(value, str | int | float):

@@ -162,7 +162,22 @@ class ApiEngine:
         resource_version: str,
         resource_version_match: str,
     ) -> tuple[list[JSONObject], JSONObject]:
-        """The selected objects of one page and the list metadata."""
+        """The selected objects of one page and the list metadata.
+
+        Lists are always served from the latest state: any resourceVersion not newer than the
+        store's satisfies `NotOlderThan` (and the unset match); `Exact` is honoured only for
+        the current resourceVersion (older states are not kept) and answers 410 otherwise.
+        """
+        if resource_version_match not in ("", "Exact", "NotOlderThan"):
+            raise invalid("ListOptions", "meta.k8s.io", "", [Cause(
+                "FieldValueNotSupported", f'Unsupported value: "{resource_version_match}": '
+                'supported values: "Exact", "NotOlderThan"', "resourceVersionMatch")])
+        if resource_version and not resource_version.isdigit():
+            raise bad_request(f"invalid resource version: {resource_version!r}")
+        if resource_version_match and not resource_version:
+            raise invalid("ListOptions", "meta.k8s.io", "", [Cause(
+                "FieldValueForbidden", "Forbidden: resourceVersionMatch is forbidden unless "
+                "resourceVersion is provided", "resourceVersionMatch")])
         if resource_version_match == "Exact" and resource_version != str(
             self.store.resource_version
         ):

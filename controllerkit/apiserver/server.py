@@ -37,7 +37,16 @@ class EmbeddedApiServer:
 
     def __init__(self, options: ApiServerOptions | None = None, **overrides: Any) -> None:
         base = options or ApiServerOptions()
-        self.options = dataclasses.replace(base, **overrides) if overrides else base
+        options = dataclasses.replace(base, **overrides) if overrides else base
+        # Accept str paths too; everything below works on Path.
+        self.options = dataclasses.replace(
+            options,
+            data_dir=Path(options.data_dir) if options.data_dir is not None else None,
+            tokens_file=Path(options.tokens_file) if options.tokens_file is not None else None,
+            kubeconfig_out=(
+                Path(options.kubeconfig_out) if options.kubeconfig_out is not None else None
+            ),
+        )
         self._runner: web.AppRunner | None = None
         self._engine: ApiEngine | None = None
         self._scratch: Path | None = None

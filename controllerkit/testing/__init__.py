@@ -1,7 +1,7 @@
-"""Testing support: an API server per test, a kubectl runner, and waiting helpers.
+"""Testing support: an API server per test and a kubectl runner.
 
-Installed as a pytest plugin (entry point `controllerkit`), so the fixtures `apiserver`,
-`kubeconfig` and `kubectl` are available to any test suite that installs controllerkit.
+Installed as a pytest plugin (entry point `controllerkit`), so the fixtures `apiserver` and
+`kubectl` are available to any test suite that installs controllerkit.
 """
 
 from .kubectl import Kubectl, KubectlError

@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -174,15 +175,15 @@ async def test_typed_client_with_controller_token_patches_status_but_not_spec(
         custom = CustomObjectsApi(client)
         current = await custom.get_namespaced_custom_object(*where)
         # For a dict body this client would pick JSON patch; ask for a merge patch.
+        merge: dict[str, Any] = {"_content_type": MERGE_PATCH}
         updated = await custom.patch_namespaced_custom_object_status(*where, {
             "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
-            "status": {"phase": "Ready"}}, _content_type=MERGE_PATCH)
+            "status": {"phase": "Ready"}}, **merge)
         with pytest.raises(ApiException) as caught:
-            await custom.patch_namespaced_custom_object(*where, {"spec": {"size": 9}},
-                                                        _content_type=MERGE_PATCH)
+            await custom.patch_namespaced_custom_object(*where, {"spec": {"size": 9}}, **merge)
     assert updated["status"] == {"phase": "Ready"}
     assert caught.value.status == 403
-    body = json.loads(caught.value.body)
+    body = json.loads(caught.value.body or "{}")
     assert body["reason"] == "Forbidden"
     assert body["message"] == SPEC_PATCH_DENIED
 

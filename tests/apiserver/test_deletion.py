@@ -210,6 +210,27 @@ async def test_foreground_deletion_removes_dependents_before_the_owner(
     assert owner_rvs[0] < dep_rvs[0] < dep_rvs[1] < owner_rvs[1]
 
 
+async def test_foreground_delete_of_a_builtin_answers_with_the_terminating_object(
+    apiserver: ThreadedApiServer,
+) -> None:
+    async with rest_client(apiserver.url) as api:
+        owner = await api.post(core_path("configmaps"), {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}})
+        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+               "uid": owner.body["metadata"]["uid"], "blockOwnerDeletion": True}
+        await api.post(core_path("configmaps"), {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "dep", "ownerReferences": [ref]}})
+        reply = await api.delete(core_path("configmaps", "owner"),
+                                 {"propagationPolicy": "Foreground"})
+        left = await _names(api, core_path("configmaps"))
+    assert reply.status == 200
+    assert reply.body["kind"] == "ConfigMap"
+    assert reply.body["metadata"]["deletionTimestamp"]
+    assert reply.body["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert "owner" not in left and "dep" not in left
+
+
 async def test_foreground_owner_waits_for_a_finalizing_blocking_dependent(
     apiserver: ThreadedApiServer,
 ) -> None:

@@ -112,11 +112,11 @@ async def test_watch_from_last_resource_version_before_kill_misses_nothing(
             last = await _write_history(api)
         first.kill_9()
     with _server(tmp_path / "data") as second:
-        async with rest_client(second.url) as api:
-            async with api.watch(widgets_path(), resourceVersion=str(last)) as stream:
-                created = await api.post(widgets_path(), widget("fresh"))
-                deleted = await api.delete(widgets_path("w0"))
-                events = await stream.take(2)
+        async with rest_client(second.url) as api, \
+                api.watch(widgets_path(), resourceVersion=str(last)) as stream:
+            created = await api.post(widgets_path(), widget("fresh"))
+            deleted = await api.delete(widgets_path("w0"))
+            events = await stream.take(2)
     assert [(e["type"], e["object"]["metadata"]["name"],
              int(e["object"]["metadata"]["resourceVersion"])) for e in events] == [
         ("ADDED", "fresh", last + 1), ("DELETED", "w0", last + 2)]
@@ -129,10 +129,10 @@ async def test_watch_from_before_the_restart_point_is_expired(tmp_path: Path) ->
             last = await _write_history(api)
         first.kill_9()
     with _server(tmp_path / "data") as second:
-        async with rest_client(second.url) as api:
-            async with api.watch(widgets_path(), resourceVersion=str(last - 3)) as stream:
-                event = await stream.next_event()
-                ended = await stream.response.content.read()
+        async with rest_client(second.url) as api, \
+                api.watch(widgets_path(), resourceVersion=str(last - 3)) as stream:
+            event = await stream.next_event()
+            ended = await stream.response.content.read()
     assert event["type"] == "ERROR"
     assert event["object"]["kind"] == "Status"
     assert event["object"]["code"] == 410

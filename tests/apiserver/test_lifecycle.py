@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from kubernetes_asyncio.client import ApiClient, Configuration, CoreV1Api, V1ConfigMap
+from kubernetes_asyncio.client import (
+    ApiClient,
+    Configuration,
+    CoreV1Api,
+    V1ConfigMap,
+    V1ObjectMeta,
+)
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from controllerkit.apiserver import ThreadedApiServer
@@ -155,20 +162,20 @@ async def test_typed_client_sees_conflict_reason(apiserver: ThreadedApiServer) -
     async with ApiClient(cfg) as client:
         core = CoreV1Api(client)
         created = await core.create_namespaced_config_map(
-            "default", V1ConfigMap(metadata={"name": "cm"}, data={"a": "1"}))
-        updated = await core.replace_namespaced_config_map(
-            "cm", "default", {"metadata": {"name": "cm",
-                                           "resourceVersion": created.metadata.resource_version},
-                              "data": {"a": "2"}})
+            "default", V1ConfigMap(metadata=V1ObjectMeta(name="cm"), data={"a": "1"}))
+        first_rv = created.metadata.resource_version
+        updated = await core.replace_namespaced_config_map("cm", "default", V1ConfigMap(
+            metadata=V1ObjectMeta(name="cm", resource_version=first_rv), data={"a": "2"}))
         with pytest.raises(ApiException) as caught:
-            await core.replace_namespaced_config_map(
-                "cm", "default", {"metadata": {
-                    "name": "cm", "resourceVersion": created.metadata.resource_version},
-                    "data": {"a": "3"}})
-    assert int(updated.metadata.resource_version) > int(created.metadata.resource_version)
+            await core.replace_namespaced_config_map("cm", "default", V1ConfigMap(
+                metadata=V1ObjectMeta(name="cm", resource_version=first_rv), data={"a": "3"}))
+    assert int(updated.metadata.resource_version) > int(first_rv)
     assert caught.value.status == 409
-    assert '"reason":"Conflict"' in caught.value.body.replace(" ", "")
-    assert 'Operation cannot be fulfilled on configmaps \\"cm\\"' in caught.value.body
+    body = json.loads(caught.value.body or "{}")
+    assert body["reason"] == "Conflict"
+    assert body["message"] == (
+        'Operation cannot be fulfilled on configmaps "cm": the object has been modified; '
+        "please apply your changes to the latest version and try again")
 
 
 # -- generation ---------------------------------------------------------------------------------

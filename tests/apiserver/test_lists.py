@@ -223,3 +223,19 @@ async def test_continue_token_of_another_list_is_bad_request(
     assert status == 400, body
     assert body["reason"] == "BadRequest"
     assert body["message"].startswith("continue key is not valid")
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "reason"),
+    [
+        ({"resourceVersion": "abc"}, 400, "BadRequest"),
+        ({"resourceVersion": "1", "resourceVersionMatch": "Bogus"}, 422, "Invalid"),
+        ({"resourceVersionMatch": "NotOlderThan"}, 422, "Invalid"),
+    ],
+)
+async def test_list_rejects_malformed_resource_version_parameters(
+    apiserver: ThreadedApiServer, params: dict[str, str], code: int, reason: str
+) -> None:
+    async with raw_client(apiserver) as raw:
+        status, body = await raw.request("GET", CONFIGMAPS, params=params)
+    assert (status, body["reason"]) == (code, reason)
