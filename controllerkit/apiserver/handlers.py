@@ -43,7 +43,7 @@ EXTRA_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("", "events"): (
         "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
         "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-        "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+        "involvedObject.fieldPath", "reason", "reportingComponent", "type",
     ),
     ("events.k8s.io", "events"): (
         "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",

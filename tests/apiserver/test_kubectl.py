@@ -131,3 +131,22 @@ def test_create_configmap_with_strict_validation(kubectl: Kubectl) -> None:
     proc = kubectl.run("create", "-f", "-", input=json.dumps(bad), check=False)
     assert proc.returncode != 0
     assert 'unknown field "dta"' in proc.stderr
+
+
+def test_explain_describes_custom_and_builtin_fields(kubectl: Kubectl) -> None:
+    _install_crd(kubectl)
+    widget_doc = kubectl.run("explain", "widget.spec").stdout
+    assert "size" in widget_doc and "<integer>" in widget_doc
+    job_doc = kubectl.run("explain", "job.spec").stdout
+    assert "backoffLimit" in job_doc
+
+
+def test_table_shows_printer_columns_and_data_counts(kubectl: Kubectl) -> None:
+    _install_crd(kubectl)
+    kubectl.apply(widget("w1", size=4))
+    header = kubectl.run("get", "widgets").stdout.splitlines()[0].split()
+    assert header == ["NAME", "SIZE", "PHASE"]
+    kubectl.run("create", "configmap", "two", "--from-literal=a=1", "--from-literal=b=2")
+    row = [line.split() for line in kubectl.run("get", "cm", "two").stdout.splitlines()]
+    assert row[0][:2] == ["NAME", "DATA"]
+    assert row[1][:2] == ["two", "2"]
