@@ -23,6 +23,7 @@ from .errors import (
     not_found,
     resource_not_found,
 )
+from .faults import FaultInjector, RequestLog
 from .lifecycle import WriteContext, now_rfc3339
 from .operations import Operations
 from .pagination import ListPager
@@ -82,6 +83,8 @@ class ApiEngine:
             after_commit=self._after_commit,
         )
         self.pager = ListPager()
+        self.faults = FaultInjector()
+        self.requests = RequestLog()
         self.discovery = Discovery(self.registry)
         self.access = (
             AccessPolicy.from_file(options.tokens_file)
@@ -241,6 +244,8 @@ class ApiEngine:
             except ValueError:
                 raise bad_request(f"invalid resource version: {resource_version!r}") from None
             oldest = self.store.oldest_replayable(gr)
+            if self.faults.take_watch_expiry():
+                raise expired(f"too old resource version: {start} ({self.store.resource_version})")
             if start < oldest:
                 raise expired(f"too old resource version: {start} ({oldest + 1})")
             for event in self.store.events_after(gr, start):

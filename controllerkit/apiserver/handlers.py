@@ -22,6 +22,7 @@ from .codec import decode_any, decode_object, encode
 from .deletion import DeleteOptions
 from .engine import ApiEngine
 from .errors import StatusError, bad_request, method_not_allowed, resource_not_found, too_large
+from .faults import RequestRecord
 from .lifecycle import WriteContext
 from .openapi import OpenAPIDocuments
 from .protobuf import PROTOBUF_MEDIA_TYPE, decode_kubernetes_protobuf
@@ -118,6 +119,8 @@ class ApiHandlers:
         if info is None:
             return self._non_resource(request, identity, path)
         rtype = self.engine.resolve(info)
+        self.engine.requests.add(RequestRecord(
+            info.verb, info.group, info.plural, info.namespace, info.name, dict(query)))
         # A request on a Namespace object is authorised in that namespace, as the real
         # server does.
         scope = info.name if (info.group, info.plural) == ("", "namespaces") else info.namespace
@@ -255,6 +258,7 @@ class ApiHandlers:
                 current_resource_version=lambda: self.engine.store.resource_version,
                 duration=timeout,
                 bookmark_interval=options.bookmark_interval if bookmarks else None,
+                max_events=self.engine.faults.drop_watch_every or None,
             )
             await response.write_eof()
         except (ConnectionResetError, ConnectionError):

@@ -173,15 +173,18 @@ async def pump(
     current_resource_version: Callable[[], int],
     duration: float,
     bookmark_interval: float | None,
+    max_events: int | None = None,
 ) -> None:
     """Send queued events until the timeout, the watcher closing, or the client leaving.
 
     Bookmarks go out when the stream has been quiet for `bookmark_interval`: at that moment the
     queue is empty, so every matching event up to the store's resourceVersion has been sent and
-    the bookmark's resourceVersion is safe to resume from.
+    the bookmark's resourceVersion is safe to resume from. `max_events` (fault injection) ends
+    the stream after that many events.
     """
     deadline = time.monotonic() + duration
     last_sent = time.monotonic()
+    sent = 0
     while True:
         now = time.monotonic()
         if now >= deadline:
@@ -191,6 +194,12 @@ async def pump(
             wait = min(wait, max(0.0, last_sent + bookmark_interval - now))
         await watcher.wait(wait)
         items = watcher.take()
+        if max_events is not None and sent + len(items) >= max_events:
+            # An injected fault: the stream ends as a dropped connection would.
+            items = items[: max_events - sent]
+            await write(b"".join(watcher.line(item) for item in items))
+            return
+        sent += len(items)
         if items:
             await write(b"".join(watcher.line(item) for item in items))
             last_sent = time.monotonic()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -42,8 +43,10 @@ def _registry(server: EmbeddedApiServer, calls: Calls) -> kopf.OperatorRegistry:
         return kopf.ConnectionInfo(server=server.url, scheme="Bearer", token=server.token)
 
     @kopf.on.create(GROUP, "v1", "widgets", registry=registry)
-    def create_widget(name: str, spec: Any, patch: kopf.Patch, **_: Any) -> None:
+    def create_widget(name: str, spec: Any, body: kopf.Body, patch: kopf.Patch,
+                      **_: Any) -> None:
         calls.created.append(name)
+        kopf.info(body, reason="Sized", message=f"{name} has size {spec['size']}")
         patch.status["phase"] = f"Sized{spec['size']}"
 
     @kopf.on.delete(GROUP, "v1", "widgets", registry=registry)
@@ -56,7 +59,7 @@ def _registry(server: EmbeddedApiServer, calls: Calls) -> kopf.OperatorRegistry:
 def _settings() -> kopf.OperatorSettings:
     settings = kopf.OperatorSettings()
     settings.scanning.disabled = True  # no watching of CRDs/namespaces, only of widgets
-    settings.posting.enabled = True  # kopf also posts core/v1 Events for its handlers
+    settings.posting.enabled = True  # kopf.info() in a handler posts a core/v1 Event
     return settings
 
 
@@ -75,8 +78,13 @@ async def server() -> AsyncIterator[EmbeddedApiServer]:
 
 
 @asynccontextmanager
-async def running_operator(server: EmbeddedApiServer) -> AsyncIterator[Calls]:
+async def running_operator(
+    server: EmbeddedApiServer, caplog: pytest.LogCaptureFixture,
+) -> AsyncIterator[Calls]:
     """kopf in this event loop until the block exits, then stopped through its stop flag.
+
+    Any warning or error kopf logs (a rejected request, a failed watch, a patch that did not
+    stick) fails the test.
 
     kopf treats every task created after it starts as its own and cancels what is left when it
     stops, so it is started from the test's task, and the test's own connections (whose
@@ -98,6 +106,9 @@ async def running_operator(server: EmbeddedApiServer) -> AsyncIterator[Calls]:
         await asyncio.wait_for(task, SHUTDOWN_TIMEOUT)
     leftover = {t for t in asyncio.all_tasks() - before if not t.done()}
     assert not leftover, f"tasks still running after the operator stopped: {leftover}"
+    complaints = [r.getMessage() for r in caplog.records
+                  if r.name.startswith("kopf") and r.levelno >= logging.WARNING]
+    assert complaints == []
 
 
 async def _until(stream: WatchStream, wanted: Any, within: float = 5.0) -> list[dict[str, Any]]:
@@ -120,19 +131,22 @@ def _finalizers(event: dict[str, Any]) -> list[str]:
 
 def _handled(event: dict[str, Any]) -> bool:
     obj = event["object"]
-    return (obj.get("status") or {}).get("phase") == "Sized3" and KOPF_FINALIZER in _finalizers(event)
+    phase = (obj.get("status") or {}).get("phase")
+    return phase == "Sized3" and KOPF_FINALIZER in _finalizers(event)
 
 
 async def test_kopf_create_handler_writes_status_and_adds_its_finalizer(
-    server: EmbeddedApiServer,
+    server: EmbeddedApiServer, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with running_operator(server) as calls:
-        async with rest_client(server.url, server.token) as api:
-            async with api.watch(widgets_path()) as stream:
-                reply = await api.post(widgets_path(), widget("w1", size=3))
-                assert reply.status == 201, reply.body
-                events = await _until(stream, _handled)
-            stored = await api.get(widgets_path("w1"))
+    async with (
+        running_operator(server, caplog) as calls,
+        rest_client(server.url, server.token) as api,
+    ):
+        async with api.watch(widgets_path()) as stream:
+            reply = await api.post(widgets_path(), widget("w1", size=3))
+            assert reply.status == 201, reply.body
+            events = await _until(stream, _handled)
+        stored = await api.get(widgets_path("w1"))
     assert calls.created == ["w1"]
     assert calls.deleted == []
     assert events[0]["type"] == "ADDED"
@@ -147,17 +161,19 @@ async def test_kopf_create_handler_writes_status_and_adds_its_finalizer(
 
 
 async def test_kopf_delete_handler_runs_then_its_finalizer_is_released(
-    server: EmbeddedApiServer,
+    server: EmbeddedApiServer, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with running_operator(server) as calls:
-        async with rest_client(server.url, server.token) as api:
-            async with api.watch(widgets_path()) as stream:
-                reply = await api.post(widgets_path(), widget("w1", size=3))
-                assert reply.status == 201, reply.body
-                await _until(stream, _handled)
-                deleting = await api.delete(widgets_path("w1"))
-                events = await _until(stream, lambda e: e["type"] == "DELETED")
-            gone = await api.get(widgets_path("w1"))
+    async with (
+        running_operator(server, caplog) as calls,
+        rest_client(server.url, server.token) as api,
+    ):
+        async with api.watch(widgets_path()) as stream:
+            reply = await api.post(widgets_path(), widget("w1", size=3))
+            assert reply.status == 201, reply.body
+            await _until(stream, _handled)
+            deleting = await api.delete(widgets_path("w1"))
+            events = await _until(stream, lambda e: e["type"] == "DELETED")
+        gone = await api.get(widgets_path("w1"))
     # The finalizer holds the object back: the DELETE only marks it for deletion.
     assert deleting.status == 200, deleting.body
     assert deleting.body["metadata"]["deletionTimestamp"]
@@ -170,24 +186,32 @@ async def test_kopf_delete_handler_runs_then_its_finalizer_is_released(
     assert calls.created == ["w1"]
 
 
-async def test_kopf_posts_events_for_its_handlers(server: EmbeddedApiServer) -> None:
-    async with running_operator(server) as calls:
-        async with rest_client(server.url, server.token) as api:
-            reply = await api.post(widgets_path(), widget("w1", size=3))
-            assert reply.status == 201, reply.body
-            uid = reply.body["metadata"]["uid"]
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 5.0
-            while True:
-                listed = await api.get("/api/v1/namespaces/default/events")
-                assert listed.status == 200, listed.body
-                mine = [e for e in listed.body["items"] if e["involvedObject"].get("uid") == uid]
-                messages = [e["message"] for e in mine]
-                if any("create_widget" in m and "succeeded" in m for m in messages):
-                    break
-                assert loop.time() < deadline, messages
-                await asyncio.sleep(0.05)
+async def test_kopf_posts_events_for_its_handlers(
+    server: EmbeddedApiServer, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with (
+        running_operator(server, caplog) as calls,
+        rest_client(server.url, server.token) as api,
+    ):
+        reply = await api.post(widgets_path(), widget("w1", size=3))
+        assert reply.status == 201, reply.body
+        uid = reply.body["metadata"]["uid"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while True:
+            listed = await api.get("/api/v1/namespaces/default/events")
+            assert listed.status == 200, listed.body
+            mine = [e for e in listed.body["items"] if e["involvedObject"].get("uid") == uid]
+            if mine:
+                break
+            assert loop.time() < deadline, "kopf posted no event for the widget"
+            await asyncio.sleep(0.05)
     assert calls.created == ["w1"]
-    assert {(e["involvedObject"]["kind"], e["involvedObject"]["name"]) for e in mine} == {
-        ("Widget", "w1"),
-    }
+    [event] = mine
+    assert event["type"] == "Normal"
+    assert event["reason"] == "Sized"
+    assert event["message"] == "w1 has size 3"
+    assert event["involvedObject"]["kind"] == "Widget"
+    assert event["involvedObject"]["apiVersion"] == "example.com/v1"
+    assert event["involvedObject"]["name"] == "w1"
+    assert event["involvedObject"]["namespace"] == "default"
