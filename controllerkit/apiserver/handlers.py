@@ -101,7 +101,6 @@ class ApiHandlers:
     def __init__(self, engine: ApiEngine) -> None:
         self.engine = engine
         self.openapi = OpenAPIDocuments(engine.registry)
-        self._watch_tasks: set[asyncio.Task[Any]] = set()
 
     def application(self) -> web.Application:
         app = web.Application(

@@ -1,7 +1,8 @@
-"""A thin raw-HTTP client for end-to-end tests: requests, `Status` checks and watch streams.
+"""How the end-to-end tests talk to the server: raw HTTP, watch streams and kubernetes-asyncio.
 
-Tests that must see exact status codes, headers and bodies talk to the server through this
-(aiohttp underneath) rather than through a typed client that would hide them.
+Tests that must see exact status codes, headers, bodies and event order use `rest_client`
+(aiohttp underneath) rather than a typed client that would hide them; `kube_api` yields a
+kubernetes-asyncio `ApiClient` configured from the server's kubeconfig.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ import asyncio
 import json
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import aiohttp
+from kubernetes_asyncio import config as kube_config
+from kubernetes_asyncio.client import ApiClient, Configuration
 from multidict import CIMultiDictProxy
 
 from .manifests import widget_crd
+
+JSONDict = dict[str, Any]
+Params = Mapping[str, str | int]
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -43,6 +50,9 @@ def widgets_path(name: str = "", *, namespace: str = "default", version: str = "
 def core_path(plural: str, name: str = "", *, namespace: str | None = "default") -> str:
     path = "/api/v1" + (f"/namespaces/{namespace}" if namespace else "") + f"/{plural}"
     return path + (f"/{name}" if name else "")
+
+
+CONFIGMAPS = core_path("configmaps")
 
 
 @dataclass
@@ -83,7 +93,7 @@ class RestClient:
         *,
         raw: bytes | None = None,
         content_type: str = JSON,
-        params: Mapping[str, str] | None = None,
+        params: Params | None = None,
         token: Any = _SERVER_TOKEN,
     ) -> Reply:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
@@ -115,7 +125,8 @@ class RestClient:
         return await self.request("DELETE", path, body, **kw)
 
     @asynccontextmanager
-    async def watch(self, path: str, **params: str) -> AsyncIterator[WatchStream]:
+    async def watch(self, path: str, **params: str | int) -> AsyncIterator[WatchStream]:
+        """A watch of `path` with these query parameters; it must be accepted (200)."""
         query = {"watch": "1", **params}
         async with self.session.get(
             self.base_url + path, params=query, headers=self._headers(JSON, _SERVER_TOKEN),
@@ -125,61 +136,101 @@ class RestClient:
 
 
 class WatchStream:
-    """The events of one watch response, read line by line."""
+    """The events of one watch response, read line by line.
+
+    Every event counts, BOOKMARKs included: the server sends those only to a watch that asks
+    for them. `within` bounds the whole call in seconds, not each event.
+    """
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self.response = response
 
-    async def next_event(self, within: float = 3.0) -> dict[str, Any]:
+    async def next_event(self, within: float = 5.0) -> JSONDict:
+        """The next event; EOFError if the server ended the stream."""
         line = await asyncio.wait_for(self.response.content.readline(), within)
         if not line:
             raise EOFError("the watch stream ended")
-        event: dict[str, Any] = json.loads(line)
+        event: JSONDict = json.loads(line)
         return event
 
-    async def events_until_rv(self, rv: int, within: float = 3.0) -> list[dict[str, Any]]:
-        """Events (bookmarks skipped) up to and including the one at resourceVersion `rv`."""
-        events: list[dict[str, Any]] = []
+    async def take(self, count: int, within: float = 5.0) -> list[JSONDict]:
+        """Exactly the next `count` events."""
+        deadline = time.monotonic() + within
+        return [await self.next_event(_left(deadline)) for _ in range(count)]
+
+    async def until(self, wanted: Callable[[JSONDict], bool],
+                    within: float = 5.0) -> list[JSONDict]:
+        """Events up to and including the first one that `wanted` accepts."""
+        events: list[JSONDict] = []
         deadline = time.monotonic() + within
         while True:
-            event = await self.next_event(max(0.01, deadline - time.monotonic()))
-            if event["type"] == "BOOKMARK":
-                continue
-            events.append(event)
-            if int(event["object"]["metadata"]["resourceVersion"]) >= rv:
+            events.append(await self.next_event(_left(deadline)))
+            if wanted(events[-1]):
                 return events
 
-    async def take(self, count: int, within: float = 3.0) -> list[dict[str, Any]]:
-        """The next `count` events, bookmarks skipped."""
-        events: list[dict[str, Any]] = []
+    async def events_until_rv(self, rv: int, within: float = 5.0) -> list[JSONDict]:
+        """Events up to and including the one at resourceVersion `rv`."""
+        return await self.until(lambda event: resource_version(event["object"]) >= rv, within)
+
+    async def until_end(self, within: float = 5.0) -> list[JSONDict]:
+        """Every event left, up to where the server ends the stream."""
+        events: list[JSONDict] = []
         deadline = time.monotonic() + within
-        while len(events) < count:
-            event = await self.next_event(max(0.01, deadline - time.monotonic()))
-            if event["type"] != "BOOKMARK":
-                events.append(event)
-        return events
+        while True:
+            try:
+                events.append(await self.next_event(_left(deadline)))
+            except EOFError:
+                return events
 
     async def assert_quiet(self, seconds: float) -> None:
-        """No event other than a BOOKMARK arrives for `seconds`."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                event = await self.next_event(left)
-            except TimeoutError:
-                return
-            assert event["type"] == "BOOKMARK", f"unexpected event {event}"
+        """Nothing arrives for `seconds`: the stream stays open and silent."""
+        try:
+            line = await asyncio.wait_for(self.response.content.readline(), seconds)
+        except TimeoutError:
+            return
+        raise AssertionError(f"expected no event, got {line!r}")
+
+
+def _left(deadline: float) -> float:
+    return max(0.01, deadline - time.monotonic())
 
 
 @asynccontextmanager
 async def rest_client(
     base_url: str, token: str | None = None, *, ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[RestClient]:
-    connector = aiohttp.TCPConnector(ssl=ssl_context) if ssl_context is not None else None
+    """A `RestClient` with no connection limit (many watches may be open at once)."""
+    connector = (aiohttp.TCPConnector(limit=0) if ssl_context is None
+                 else aiohttp.TCPConnector(limit=0, ssl=ssl_context))
     async with aiohttp.ClientSession(connector=connector) as session:
         yield RestClient(session, base_url, token)
 
 
-def assert_status(reply: Reply, code: int, reason: str) -> dict[str, Any]:
+class Server(Protocol):
+    """What `kube_api` needs of a running server (threaded or in the test's own loop)."""
+
+    @property
+    def kubeconfig_path(self) -> Path: ...
+
+
+@asynccontextmanager
+async def kube_api(server: Server) -> AsyncIterator[ApiClient]:
+    """A kubernetes-asyncio client configured from the server's kubeconfig, closed afterwards."""
+    configuration = Configuration()
+    await kube_config.load_kube_config(
+        config_file=str(server.kubeconfig_path), client_configuration=configuration
+    )
+    async with ApiClient(configuration) as api:
+        yield api
+
+
+def ok(reply: Reply, code: int = 200) -> Any:
+    """The body of a reply that must have succeeded with this status code."""
+    assert reply.status == code, (reply.status, reply.body)
+    return reply.body
+
+
+def assert_status(reply: Reply, code: int, reason: str) -> JSONDict:
     """The reply is a Kubernetes failure `Status` with this code and reason; returns its body."""
     assert reply.status == code, (reply.status, reply.body)
     assert reply.headers.get("Content-Type", "").startswith(JSON), reply.headers
@@ -193,12 +244,21 @@ def assert_status(reply: Reply, code: int, reason: str) -> dict[str, Any]:
     return body
 
 
-def cause_fields(status: dict[str, Any]) -> list[str]:
+def cause_fields(status: JSONDict) -> list[str]:
     return [c.get("field", "") for c in status.get("details", {}).get("causes", [])]
 
 
+def resource_version(obj: Mapping[str, Any]) -> int:
+    return int(obj["metadata"]["resourceVersion"])
+
+
+def summary(events: list[JSONDict]) -> list[tuple[str, str]]:
+    """(type, name) of each event, the shape most assertions compare."""
+    return [(e["type"], e["object"]["metadata"].get("name", "")) for e in events]
+
+
 async def wait_established(api: RestClient, name: str = WIDGET_CRD_NAME,
-                           within: float = 5.0) -> dict[str, Any]:
+                           within: float = 5.0) -> JSONDict:
     """Poll the CRD until its Established condition is True; returns the CRD."""
     deadline = time.monotonic() + within
     while True:
@@ -207,13 +267,13 @@ async def wait_established(api: RestClient, name: str = WIDGET_CRD_NAME,
         conditions = {c["type"]: c["status"] for c in
                       (reply.body.get("status") or {}).get("conditions") or []}
         if conditions.get("Established") == "True":
-            body: dict[str, Any] = reply.body
+            body: JSONDict = reply.body
             return body
         assert time.monotonic() < deadline, f"CRD {name} never became Established: {reply.body}"
         await asyncio.sleep(0.02)
 
 
-async def install_widget_crd(api: RestClient, crd: dict[str, Any] | None = None) -> None:
+async def install_widget_crd(api: RestClient, crd: JSONDict | None = None) -> None:
     """Create the Widget CRD (or `crd`) and wait until it is served."""
     crd = crd or widget_crd()
     reply = await api.post(CRDS, crd)

@@ -86,3 +86,16 @@ def widget(name: str, *, namespace: str = "default", size: int = 1,
         "metadata": {"name": name, "namespace": namespace, **meta},
         "spec": {"size": size},
     }
+
+
+def configmap(name: str, *, namespace: str = "default", labels: dict[str, str] | None = None,
+              data: dict[str, str] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    if labels is not None:
+        meta["labels"] = dict(labels)
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+            "data": dict(data or {"v": "1"})}
+
+
+def namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}

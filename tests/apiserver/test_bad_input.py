@@ -12,6 +12,7 @@ from controllerkit.apiserver import EmbeddedApiServer, ThreadedApiServer
 
 from .http_api import (
     APPLY_PATCH,
+    CONFIGMAPS,
     JSON_PATCH,
     MERGE_PATCH,
     RestClient,
@@ -22,8 +23,6 @@ from .http_api import (
     widgets_path,
 )
 from .manifests import widget
-
-CONFIGMAPS = core_path("configmaps")
 
 
 def _configmap(name: str = "cm", **extra: Any) -> dict[str, Any]:

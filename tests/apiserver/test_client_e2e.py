@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Awaitable
 from typing import Any
 
+import pytest
 from kubernetes_asyncio.client import (
     ApiClient,
     ApiException,
@@ -20,18 +22,23 @@ from kubernetes_asyncio.watch import Watch
 
 from controllerkit.apiserver import EmbeddedApiServer, ThreadedApiServer
 
-from .http_clients import CONFIGMAPS, configmap, kube_api, raw_client
-from .manifests import GROUP, widget, widget_crd
+from .http_api import CONFIGMAPS, MERGE_PATCH, kube_api, ok, rest_client
+from .manifests import GROUP, configmap, widget, widget_crd
 
-MERGE_PATCH = "application/merge-patch+json"
+WIDGETS = (GROUP, "v1", "default", "widgets")
 STALE_MESSAGE = (
     "the object has been modified; please apply your changes to the latest version and try again"
 )
 
 
-def _status(error: ApiException) -> dict[str, Any]:
-    assert error.body is not None
-    body: dict[str, Any] = json.loads(error.body)
+async def _failure(call: Awaitable[Any], code: int, reason: str) -> dict[str, Any]:
+    """The `Status` body of a call that must fail with this HTTP code and reason."""
+    with pytest.raises(ApiException) as raised:
+        await call
+    assert raised.value.status == code
+    assert raised.value.body is not None
+    body: dict[str, Any] = json.loads(raised.value.body)
+    assert body["reason"] == reason
     return body
 
 
@@ -39,8 +46,10 @@ def _cm(name: str, data: dict[str, str], rv: str | None = None) -> V1ConfigMap:
     return V1ConfigMap(metadata=V1ObjectMeta(name=name, resource_version=rv), data=data)
 
 
-async def _install_widgets(api: ApiClient) -> None:
+async def _widgets_api(api: ApiClient) -> CustomObjectsApi:
+    """Installs the Widget CRD; the client to reach widgets at `*WIDGETS`."""
     await ApiextensionsV1Api(api).create_custom_resource_definition(body=widget_crd())
+    return CustomObjectsApi(api)
 
 
 async def test_configmap_create_read_update_patch_list_delete(
@@ -76,21 +85,19 @@ async def test_widget_create_read_update_status_list_delete(
     apiserver: ThreadedApiServer,
 ) -> None:
     async with kube_api(apiserver) as api:
-        await _install_widgets(api)
-        custom = CustomObjectsApi(api)
-        where = (GROUP, "v1", "default", "widgets")
-        created = await custom.create_namespaced_custom_object(*where, widget("w1", size=2))
+        custom = await _widgets_api(api)
+        created = await custom.create_namespaced_custom_object(*WIDGETS, widget("w1", size=2))
         assert created["spec"] == {"size": 2, "colour": "red"}
         assert created["metadata"]["generation"] == 1
 
-        read = await custom.get_namespaced_custom_object(*where, "w1")
+        read = await custom.get_namespaced_custom_object(*WIDGETS, "w1")
         read["spec"]["size"] = 5
-        replaced = await custom.replace_namespaced_custom_object(*where, "w1", read)
+        replaced = await custom.replace_namespaced_custom_object(*WIDGETS, "w1", read)
         assert replaced["spec"]["size"] == 5
         assert replaced["metadata"]["generation"] == 2
 
         status = await custom.patch_namespaced_custom_object_status(
-            *where, "w1",
+            *WIDGETS, "w1",
             {"metadata": {"resourceVersion": replaced["metadata"]["resourceVersion"]},
              "status": {"phase": "Ready"}},
             _content_type=MERGE_PATCH,
@@ -98,12 +105,12 @@ async def test_widget_create_read_update_status_list_delete(
         assert status["status"] == {"phase": "Ready"}
         assert status["metadata"]["generation"] == 2
 
-        listed = await custom.list_namespaced_custom_object(*where)
+        listed = await custom.list_namespaced_custom_object(*WIDGETS)
         assert [w["metadata"]["name"] for w in listed["items"]] == ["w1"]
         assert listed["items"][0]["status"] == {"phase": "Ready"}
 
-        await custom.delete_namespaced_custom_object(*where, "w1")
-        assert (await custom.list_namespaced_custom_object(*where))["items"] == []
+        await custom.delete_namespaced_custom_object(*WIDGETS, "w1")
+        assert (await custom.list_namespaced_custom_object(*WIDGETS))["items"] == []
 
 
 async def test_creating_an_existing_configmap_gets_already_exists(
@@ -112,16 +119,10 @@ async def test_creating_an_existing_configmap_gets_already_exists(
     async with kube_api(apiserver) as api:
         core = CoreV1Api(api)
         await core.create_namespaced_config_map("default", _cm("dup", {"a": "1"}))
-        try:
-            await core.create_namespaced_config_map("default", _cm("dup", {"a": "2"}))
-        except ApiException as error:
-            assert error.status == 409
-            body = _status(error)
-            assert body["reason"] == "AlreadyExists"
-            assert body["message"] == 'configmaps "dup" already exists'
-            assert body["details"] == {"name": "dup", "kind": "configmaps"}
-        else:
-            raise AssertionError("a second create with the same name must fail")
+        body = await _failure(core.create_namespaced_config_map(
+            "default", _cm("dup", {"a": "2"})), 409, "AlreadyExists")
+        assert body["message"] == 'configmaps "dup" already exists'
+        assert body["details"] == {"name": "dup", "kind": "configmaps"}
         assert (await core.read_namespaced_config_map("dup", "default")).data == {"a": "1"}
 
 
@@ -129,19 +130,11 @@ async def test_creating_an_existing_widget_gets_already_exists(
     apiserver: ThreadedApiServer,
 ) -> None:
     async with kube_api(apiserver) as api:
-        await _install_widgets(api)
-        custom = CustomObjectsApi(api)
-        where = (GROUP, "v1", "default", "widgets")
-        await custom.create_namespaced_custom_object(*where, widget("w1"))
-        try:
-            await custom.create_namespaced_custom_object(*where, widget("w1", size=3))
-        except ApiException as error:
-            assert error.status == 409
-            body = _status(error)
-            assert body["reason"] == "AlreadyExists"
-            assert body["message"] == 'widgets.example.com "w1" already exists'
-        else:
-            raise AssertionError("a second create with the same name must fail")
+        custom = await _widgets_api(api)
+        await custom.create_namespaced_custom_object(*WIDGETS, widget("w1"))
+        body = await _failure(custom.create_namespaced_custom_object(
+            *WIDGETS, widget("w1", size=3)), 409, "AlreadyExists")
+        assert body["message"] == 'widgets.example.com "w1" already exists'
 
 
 async def test_stale_resource_version_gets_conflict(apiserver: ThreadedApiServer) -> None:
@@ -150,17 +143,10 @@ async def test_stale_resource_version_gets_conflict(apiserver: ThreadedApiServer
         created = await core.create_namespaced_config_map("default", _cm("cfg", {"a": "1"}))
         stale = created.metadata.resource_version
         await core.replace_namespaced_config_map("cfg", "default", _cm("cfg", {"a": "2"}, stale))
-        try:
-            await core.replace_namespaced_config_map("cfg", "default",
-                                                     _cm("cfg", {"a": "3"}, stale))
-        except ApiException as error:
-            assert error.status == 409
-            body = _status(error)
-            assert body["reason"] == "Conflict"
-            assert body["message"] == f'Operation cannot be fulfilled on configmaps "cfg": ' \
-                                      f"{STALE_MESSAGE}"
-        else:
-            raise AssertionError("an update from a stale resourceVersion must fail")
+        body = await _failure(core.replace_namespaced_config_map(
+            "cfg", "default", _cm("cfg", {"a": "3"}, stale)), 409, "Conflict")
+        assert body["message"] == (
+            f'Operation cannot be fulfilled on configmaps "cfg": {STALE_MESSAGE}')
         assert (await core.read_namespaced_config_map("cfg", "default")).data == {"a": "2"}
 
 
@@ -168,52 +154,30 @@ async def test_stale_resource_version_on_a_widget_gets_conflict(
     apiserver: ThreadedApiServer,
 ) -> None:
     async with kube_api(apiserver) as api:
-        await _install_widgets(api)
-        custom = CustomObjectsApi(api)
-        where = (GROUP, "v1", "default", "widgets")
-        created = await custom.create_namespaced_custom_object(*where, widget("w1"))
+        custom = await _widgets_api(api)
+        created = await custom.create_namespaced_custom_object(*WIDGETS, widget("w1"))
         fresh = {**created, "spec": {"size": 2}}
-        await custom.replace_namespaced_custom_object(*where, "w1", fresh)
+        await custom.replace_namespaced_custom_object(*WIDGETS, "w1", fresh)
         stale = {**created, "spec": {"size": 3}}
-        try:
-            await custom.replace_namespaced_custom_object(*where, "w1", stale)
-        except ApiException as error:
-            assert error.status == 409
-            body = _status(error)
-            assert body["reason"] == "Conflict"
-            assert body["message"] == (
-                f'Operation cannot be fulfilled on widgets.example.com "w1": {STALE_MESSAGE}'
-            )
-        else:
-            raise AssertionError("an update from a stale resourceVersion must fail")
+        body = await _failure(custom.replace_namespaced_custom_object(
+            *WIDGETS, "w1", stale), 409, "Conflict")
+        assert body["message"] == (
+            f'Operation cannot be fulfilled on widgets.example.com "w1": {STALE_MESSAGE}')
 
 
 async def test_reading_a_missing_configmap_gets_not_found(apiserver: ThreadedApiServer) -> None:
     async with kube_api(apiserver) as api:
-        try:
-            await CoreV1Api(api).read_namespaced_config_map("missing", "default")
-        except ApiException as error:
-            assert error.status == 404
-            body = _status(error)
-            assert body["reason"] == "NotFound"
-            assert body["message"] == 'configmaps "missing" not found'
-        else:
-            raise AssertionError("reading a missing object must fail")
+        body = await _failure(CoreV1Api(api).read_namespaced_config_map(
+            "missing", "default"), 404, "NotFound")
+    assert body["message"] == 'configmaps "missing" not found'
 
 
 async def test_deleting_a_missing_widget_gets_not_found(apiserver: ThreadedApiServer) -> None:
     async with kube_api(apiserver) as api:
-        await _install_widgets(api)
-        try:
-            await CustomObjectsApi(api).delete_namespaced_custom_object(
-                GROUP, "v1", "default", "widgets", "missing")
-        except ApiException as error:
-            assert error.status == 404
-            body = _status(error)
-            assert body["reason"] == "NotFound"
-            assert body["message"] == 'widgets.example.com "missing" not found'
-        else:
-            raise AssertionError("deleting a missing object must fail")
+        custom = await _widgets_api(api)
+        body = await _failure(custom.delete_namespaced_custom_object(*WIDGETS, "missing"),
+                              404, "NotFound")
+    assert body["message"] == 'widgets.example.com "missing" not found'
 
 
 async def test_watch_from_resource_version_yields_exactly_the_later_events_in_order(
@@ -302,12 +266,12 @@ async def test_pagination_during_concurrent_writes_lists_each_object_once(
 ) -> None:
     total, page_size = 5000, 500
     names = [f"cm-{index:05d}" for index in range(total)]
-    async with raw_client(apiserver) as raw, kube_api(apiserver) as api:
+    async with rest_client(apiserver.url) as raw, kube_api(apiserver) as api:
         gate = asyncio.Semaphore(16)
 
         async def seed(name: str) -> None:
             async with gate:
-                await raw.ok("POST", CONFIGMAPS, body=configmap(name, data={"v": "1"}))
+                ok(await raw.post(CONFIGMAPS, configmap(name, data={"v": "1"})), 201)
 
         await asyncio.gather(*(seed(name) for name in names))
 
@@ -320,10 +284,10 @@ async def test_pagination_during_concurrent_writes_lists_each_object_once(
             step = 0
             try:
                 while not stop.is_set():
-                    await raw.ok("POST", CONFIGMAPS, body=configmap(f"new-{step:05d}"))
-                    await raw.ok("PATCH", f"{CONFIGMAPS}/{names[(step * 106 + 11) % total]}",
-                                 body={"data": {"v": "2"}}, content_type=MERGE_PATCH)
-                    await raw.ok("DELETE", f"{CONFIGMAPS}/{names[(step * 74) % total]}")
+                    ok(await raw.post(CONFIGMAPS, configmap(f"new-{step:05d}")), 201)
+                    ok(await raw.patch(f"{CONFIGMAPS}/{names[(step * 106 + 11) % total]}",
+                                       {"data": {"v": "2"}}))
+                    ok(await raw.delete(f"{CONFIGMAPS}/{names[(step * 74) % total]}"))
                     async with progress:
                         writes.update(("create", "update", "delete"))
                         progress.notify_all()

@@ -12,15 +12,12 @@ from .http_api import (
     core_path,
     install_widget_crd,
     rest_client,
+    summary,
     widgets_path,
 )
-from .manifests import widget
+from .manifests import namespace, widget
 
 FINALIZER = "example.com/cleanup"
-
-
-def _summary(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(e["type"], e["object"]["metadata"]["name"]) for e in events]
 
 
 async def _owner_and_dependents(
@@ -157,8 +154,8 @@ async def test_background_deletion_collects_dependents(apiserver: ThreadedApiSer
         left = await _names(api, core_path("configmaps"))
     assert reply.status == 200
     assert_status(owner_gone, 404, "NotFound")
-    assert _summary(events) == [("ADDED", "dep-0"), ("ADDED", "dep-1"),
-                               ("DELETED", "dep-0"), ("DELETED", "dep-1")]
+    assert summary(events) == [("ADDED", "dep-0"), ("ADDED", "dep-1"),
+                              ("DELETED", "dep-0"), ("DELETED", "dep-1")]
     assert "dep-0" not in left and "dep-1" not in left
 
 
@@ -202,8 +199,8 @@ async def test_foreground_deletion_removes_dependents_before_the_owner(
     assert reply.status == 200
     assert reply.body["metadata"]["deletionTimestamp"]
     assert reply.body["metadata"]["finalizers"] == ["foregroundDeletion"]
-    assert _summary(owner_events) == [("MODIFIED", "owner"), ("DELETED", "owner")]
-    assert _summary(dep_events)[2:] == [("DELETED", "dep-0"), ("DELETED", "dep-1")]
+    assert summary(owner_events) == [("MODIFIED", "owner"), ("DELETED", "owner")]
+    assert summary(dep_events)[2:] == [("DELETED", "dep-0"), ("DELETED", "dep-1")]
     dep_rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in dep_events[-2:]]
     owner_rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in owner_events]
     # Owner marked, then dependents deleted, then the owner itself.
@@ -274,8 +271,7 @@ async def test_dependent_with_another_live_owner_survives(apiserver: ThreadedApi
 
 async def _namespace_with_content(api: RestClient, name: str = "team") -> dict[str, Any]:
     await install_widget_crd(api)
-    ns = await api.post(core_path("namespaces", namespace=None),
-                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    ns = await api.post(core_path("namespaces", namespace=None), namespace(name))
     assert ns.status == 201, ns.body
     for i in range(2):
         cm = await api.post(core_path("configmaps", namespace=name), {
@@ -310,10 +306,10 @@ async def test_namespace_deletion_removes_its_objects_then_itself(
     assert reply.body["kind"] == "Namespace"
     assert reply.body["status"]["phase"] == "Terminating"
     assert reply.body["metadata"]["uid"] == ns["metadata"]["uid"]
-    assert _summary(ns_events) == [("MODIFIED", "team"), ("DELETED", "team")]
+    assert summary(ns_events) == [("MODIFIED", "team"), ("DELETED", "team")]
     assert ns_events[0]["object"]["status"]["phase"] == "Terminating"
-    assert sorted(_summary(cm_events)) == [("DELETED", "cm-0"), ("DELETED", "cm-1")]
-    assert _summary(wd_events) == [("DELETED", "w1")]
+    assert sorted(summary(cm_events)) == [("DELETED", "cm-0"), ("DELETED", "cm-1")]
+    assert summary(wd_events) == [("DELETED", "w1")]
     content_rvs = [int(e["object"]["metadata"]["resourceVersion"])
                    for e in cm_events + wd_events]
     ns_rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in ns_events]

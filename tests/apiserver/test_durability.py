@@ -23,7 +23,7 @@ from .http_api import (
     rest_client,
     widgets_path,
 )
-from .manifests import widget
+from .manifests import namespace, widget
 from .server_process import ServerProcess
 
 
@@ -39,7 +39,7 @@ async def _write_history(api: RestClient) -> int:
     await install_widget_crd(api)
     for i in range(5):
         assert (await api.post(widgets_path(), widget(f"w{i}", size=i + 1))).status == 201
-    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}
+    ns = namespace("team")
     assert (await api.post(core_path("namespaces", namespace=None), ns)).status == 201
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
           "data": {"text": "héllo ✓", "big": "x" * 10_000}}
@@ -55,6 +55,15 @@ async def _write_history(api: RestClient) -> int:
     last = await api.delete(widgets_path("held"))
     assert last.status == 200
     return last.rv
+
+
+async def _history_then_kill_9(data_dir: Path, kubeconfig: Path | None = None) -> int:
+    """Writes the history on a server over `data_dir`, `kill -9`s it; the last resourceVersion."""
+    with _server(data_dir, kubeconfig) as first:
+        async with rest_client(first.url) as api:
+            last = await _write_history(api)
+        first.kill_9()
+    return last
 
 
 async def _snapshot(api: RestClient) -> dict[str, Any]:
@@ -89,10 +98,7 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
 
 
 async def test_resource_versions_continue_after_restart(tmp_path: Path) -> None:
-    with _server(tmp_path / "data") as first:
-        async with rest_client(first.url) as api:
-            last = await _write_history(api)
-        first.kill_9()
+    last = await _history_then_kill_9(tmp_path / "data")
     with _server(tmp_path / "data") as second:
         async with rest_client(second.url) as api:
             listed = await api.get(widgets_path())
@@ -107,10 +113,7 @@ async def test_resource_versions_continue_after_restart(tmp_path: Path) -> None:
 async def test_watch_from_last_resource_version_before_kill_misses_nothing(
     tmp_path: Path,
 ) -> None:
-    with _server(tmp_path / "data") as first:
-        async with rest_client(first.url) as api:
-            last = await _write_history(api)
-        first.kill_9()
+    last = await _history_then_kill_9(tmp_path / "data")
     with _server(tmp_path / "data") as second:
         async with rest_client(second.url) as api, \
                 api.watch(widgets_path(), resourceVersion=str(last)) as stream:
@@ -124,10 +127,7 @@ async def test_watch_from_last_resource_version_before_kill_misses_nothing(
 
 
 async def test_watch_from_before_the_restart_point_is_expired(tmp_path: Path) -> None:
-    with _server(tmp_path / "data") as first:
-        async with rest_client(first.url) as api:
-            last = await _write_history(api)
-        first.kill_9()
+    last = await _history_then_kill_9(tmp_path / "data")
     with _server(tmp_path / "data") as second:
         async with rest_client(second.url) as api, \
                 api.watch(widgets_path(), resourceVersion=str(last - 3)) as stream:
@@ -142,10 +142,7 @@ async def test_watch_from_before_the_restart_point_is_expired(tmp_path: Path) ->
 
 async def test_restarted_server_rewrites_its_kubeconfig_for_kubectl(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    with _server(tmp_path / "data", kubeconfig) as first:
-        async with rest_client(first.url) as api:
-            await _write_history(api)
-        first.kill_9()
+    await _history_then_kill_9(tmp_path / "data", kubeconfig)
     with _server(tmp_path / "data", kubeconfig) as second:
         server_in_file = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"][
             "server"]

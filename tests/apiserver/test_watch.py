@@ -7,104 +7,96 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
 
 from controllerkit.apiserver import EmbeddedApiServer, ThreadedApiServer
 
-from .http_clients import (
+from .http_api import (
     CONFIGMAPS,
+    CRDS,
+    JSON_PATCH,
+    WIDGET_CRD_NAME,
     JSONDict,
-    RawClient,
-    WatchStream,
-    configmap,
-    raw_client,
+    RestClient,
+    assert_status,
+    core_path,
+    install_widget_crd,
+    ok,
     resource_version,
+    rest_client,
     summary,
+    widgets_path,
 )
-from .manifests import widget, widget_crd
+from .manifests import configmap, namespace, widget
 
-MERGE_PATCH = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
-WIDGETS = "/apis/example.com/v1/namespaces/default/widgets"
+WIDGETS = widgets_path()
 
 
-async def _create(raw: RawClient, name: str, **fields: Any) -> JSONDict:
-    return await raw.ok("POST", CONFIGMAPS, body=configmap(name, **fields))
+async def _create(api: RestClient, name: str, **fields: Any) -> JSONDict:
+    body: JSONDict = ok(await api.post(CONFIGMAPS, configmap(name, **fields)), 201)
+    return body
 
 
-async def _patch(raw: RawClient, name: str, patch: JSONDict) -> JSONDict:
-    return await raw.ok("PATCH", f"{CONFIGMAPS}/{name}", body=patch, content_type=MERGE_PATCH)
+async def _patch(api: RestClient, name: str, patch: JSONDict) -> JSONDict:
+    body: JSONDict = ok(await api.patch(f"{CONFIGMAPS}/{name}", patch))
+    return body
 
 
-async def _events_until(stream: WatchStream, name: str) -> list[JSONDict]:
-    """Events up to and including the first one about the object `name` (a marker)."""
-    events: list[JSONDict] = []
-    while True:
-        event = await stream.next_event()
-        assert event is not None, f"stream ended before {name!r}: {summary(events)}"
-        events.append(event)
-        if event["object"]["metadata"].get("name") == name:
-            return events
+def _named(name: str) -> Callable[[JSONDict], bool]:
+    """Accepts the event about the object `name` (a marker)."""
+    return lambda event: event["object"]["metadata"].get("name") == name
 
 
 @pytest.mark.parametrize("start", ["", "0"])
 async def test_watch_without_resource_version_starts_with_current_objects_as_added(
     apiserver: ThreadedApiServer, start: str
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        await _create(raw, "b")
-        await _create(raw, "gone")
-        await raw.ok("DELETE", f"{CONFIGMAPS}/gone")
-        await _create(raw, "a")
-        current_b = await _patch(raw, "b", {"data": {"v": "2"}})
-        stream = await raw.watch(CONFIGMAPS, {"resourceVersion": start})
-        try:
+    async with rest_client(apiserver.url) as api:
+        await _create(api, "b")
+        await _create(api, "gone")
+        ok(await api.delete(f"{CONFIGMAPS}/gone"))
+        await _create(api, "a")
+        current_b = await _patch(api, "b", {"data": {"v": "2"}})
+        async with api.watch(CONFIGMAPS, resourceVersion=start) as stream:
             initial = await stream.take(2)
             assert summary(initial) == [("ADDED", "a"), ("ADDED", "b")]
             assert initial[1]["object"] == current_b
-            live = await _create(raw, "c")
+            live = await _create(api, "c")
             event = await stream.next_event()
             assert event == {"type": "ADDED", "object": live}
-        finally:
-            stream.close()
 
 
 async def test_watch_from_resource_version_replays_every_later_event_in_order(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        await _create(raw, "old")
-        since = resource_version(await _create(raw, "start"))
+    async with rest_client(apiserver.url) as api:
+        await _create(api, "old")
+        since = resource_version(await _create(api, "start"))
         written = [
-            ("ADDED", await _create(raw, "x")),
-            ("MODIFIED", await _patch(raw, "old", {"data": {"v": "2"}})),
-            ("MODIFIED", await _patch(raw, "x", {"data": {"v": "3"}})),
-            ("ADDED", await _create(raw, "y")),
+            ("ADDED", await _create(api, "x")),
+            ("MODIFIED", await _patch(api, "old", {"data": {"v": "2"}})),
+            ("MODIFIED", await _patch(api, "x", {"data": {"v": "3"}})),
+            ("ADDED", await _create(api, "y")),
         ]
-        await raw.ok("DELETE", f"{CONFIGMAPS}/start")
-        stream = await raw.watch(CONFIGMAPS, {"resourceVersion": since})
-        try:
+        ok(await api.delete(f"{CONFIGMAPS}/start"))
+        async with api.watch(CONFIGMAPS, resourceVersion=since) as stream:
             events = await stream.take(5)
             assert [(e["type"], e["object"]) for e in events[:4]] == written
             assert summary(events[4:]) == [("DELETED", "start")]
             rvs = [resource_version(e["object"]) for e in events]
             assert rvs == list(range(since + 1, since + 6))
-            await stream.expect_quiet(0.3)
-        finally:
-            stream.close()
+            await stream.assert_quiet(0.3)
 
 
 async def test_timeout_seconds_ends_the_stream(apiserver: ThreadedApiServer) -> None:
-    async with raw_client(apiserver) as raw:
-        await _create(raw, "a")
+    async with rest_client(apiserver.url) as api:
+        await _create(api, "a")
         began = time.monotonic()
-        stream = await raw.watch(CONFIGMAPS, {"resourceVersion": "0", "timeoutSeconds": 1})
-        try:
+        async with api.watch(CONFIGMAPS, resourceVersion="0", timeoutSeconds=1) as stream:
             events = await stream.until_end(within=5)
-        finally:
-            stream.close()
         elapsed = time.monotonic() - began
         assert summary(events) == [("ADDED", "a")]
         assert 0.9 <= elapsed < 3.0
@@ -113,112 +105,95 @@ async def test_timeout_seconds_ends_the_stream(apiserver: ThreadedApiServer) -> 
 async def test_label_selector_limits_watch_to_matching_objects(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        since = resource_version(await _create(raw, "before", labels={"app": "web"}))
-        stream = await raw.watch(CONFIGMAPS, {"resourceVersion": since,
-                                              "labelSelector": "app=web"})
-        try:
-            await _create(raw, "web-1", labels={"app": "web"})
-            await _create(raw, "db-1", labels={"app": "db"})
-            await _patch(raw, "db-1", {"data": {"v": "2"}})
-            await _create(raw, "plain")
-            await _patch(raw, "web-1", {"data": {"v": "2"}})
-            await _create(raw, "web-2", labels={"app": "web", "tier": "x"})
-            events = await _events_until(stream, "web-2")
+    async with rest_client(apiserver.url) as api:
+        since = resource_version(await _create(api, "before", labels={"app": "web"}))
+        async with api.watch(CONFIGMAPS, resourceVersion=since,
+                             labelSelector="app=web") as stream:
+            await _create(api, "web-1", labels={"app": "web"})
+            await _create(api, "db-1", labels={"app": "db"})
+            await _patch(api, "db-1", {"data": {"v": "2"}})
+            await _create(api, "plain")
+            await _patch(api, "web-1", {"data": {"v": "2"}})
+            await _create(api, "web-2", labels={"app": "web", "tier": "x"})
+            events = await stream.until(_named("web-2"))
             assert summary(events) == [
                 ("ADDED", "web-1"), ("MODIFIED", "web-1"), ("ADDED", "web-2")]
-        finally:
-            stream.close()
 
 
 async def test_object_leaving_label_selection_arrives_as_deleted(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        since = resource_version(await _create(raw, "cm", labels={"app": "web"}))
-        stream = await raw.watch(CONFIGMAPS, {"resourceVersion": since,
-                                              "labelSelector": "app=web"})
-        try:
-            moved = await _patch(raw, "cm", {"metadata": {"labels": {"app": "db"}}})
+    async with rest_client(apiserver.url) as api:
+        since = resource_version(await _create(api, "cm", labels={"app": "web"}))
+        async with api.watch(CONFIGMAPS, resourceVersion=since,
+                             labelSelector="app=web") as stream:
+            moved = await _patch(api, "cm", {"metadata": {"labels": {"app": "db"}}})
             event = await stream.next_event()
-            assert event is not None and event["type"] == "DELETED"
+            assert event["type"] == "DELETED"
             gone = event["object"]
             assert gone["metadata"]["name"] == "cm"
             # The last state that matched, stamped with the resourceVersion of the change.
             assert gone["metadata"]["labels"] == {"app": "web"}
             assert gone["metadata"]["resourceVersion"] == moved["metadata"]["resourceVersion"]
-            await _patch(raw, "cm", {"data": {"v": "ignored"}})
-            await stream.expect_quiet(0.3)
-        finally:
-            stream.close()
+            await _patch(api, "cm", {"data": {"v": "ignored"}})
+            await stream.assert_quiet(0.3)
 
 
 async def test_object_entering_label_selection_arrives_as_added(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        since = resource_version(await _create(raw, "cm", labels={"app": "db"}))
-        stream = await raw.watch(CONFIGMAPS, {"resourceVersion": since,
-                                              "labelSelector": "app in (web)"})
-        try:
-            moved = await _patch(raw, "cm", {"metadata": {"labels": {"app": "web"}}})
-            changed = await _patch(raw, "cm", {"data": {"v": "2"}})
+    async with rest_client(apiserver.url) as api:
+        since = resource_version(await _create(api, "cm", labels={"app": "db"}))
+        async with api.watch(CONFIGMAPS, resourceVersion=since,
+                             labelSelector="app in (web)") as stream:
+            moved = await _patch(api, "cm", {"metadata": {"labels": {"app": "web"}}})
+            changed = await _patch(api, "cm", {"data": {"v": "2"}})
             events = await stream.take(2)
             assert events == [{"type": "ADDED", "object": moved},
                               {"type": "MODIFIED", "object": changed}]
-        finally:
-            stream.close()
 
 
 async def test_field_selector_on_name_limits_watch_to_that_object(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        since = resource_version(await _create(raw, "other"))
-        stream = await raw.watch(CONFIGMAPS, {"resourceVersion": since,
-                                              "fieldSelector": "metadata.name=mine"})
-        try:
-            await _create(raw, "mine")
-            await _patch(raw, "other", {"data": {"v": "2"}})
-            await _patch(raw, "mine", {"data": {"v": "2"}})
-            await raw.ok("DELETE", f"{CONFIGMAPS}/mine")
+    async with rest_client(apiserver.url) as api:
+        since = resource_version(await _create(api, "other"))
+        async with api.watch(CONFIGMAPS, resourceVersion=since,
+                             fieldSelector="metadata.name=mine") as stream:
+            await _create(api, "mine")
+            await _patch(api, "other", {"data": {"v": "2"}})
+            await _patch(api, "mine", {"data": {"v": "2"}})
+            ok(await api.delete(f"{CONFIGMAPS}/mine"))
             events = await stream.take(3)
             assert summary(events) == [("ADDED", "mine"), ("MODIFIED", "mine"),
                                        ("DELETED", "mine")]
-            await stream.expect_quiet(0.3)
-        finally:
-            stream.close()
+            await stream.assert_quiet(0.3)
 
 
 async def test_field_selector_on_namespace_limits_cluster_wide_watch(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        await raw.ok("POST", "/api/v1/namespaces", body={
-            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
-        since = resource_version(await _create(raw, "in-default"))
-        stream = await raw.watch("/api/v1/configmaps", {
-            "resourceVersion": since, "fieldSelector": "metadata.namespace=team"})
-        try:
-            await _create(raw, "skipped")
-            created = await raw.ok("POST", "/api/v1/namespaces/team/configmaps",
-                                   body=configmap("in-team", namespace="team"))
+    async with rest_client(apiserver.url) as api:
+        ok(await api.post(core_path("namespaces", namespace=None), namespace("team")), 201)
+        since = resource_version(await _create(api, "in-default"))
+        async with api.watch(core_path("configmaps", namespace=None), resourceVersion=since,
+                             fieldSelector="metadata.namespace=team") as stream:
+            await _create(api, "skipped")
+            created = ok(await api.post(core_path("configmaps", namespace="team"),
+                                        configmap("in-team", namespace="team")), 201)
             event = await stream.next_event()
             assert event == {"type": "ADDED", "object": created}
-        finally:
-            stream.close()
 
 
 async def test_send_initial_events_ends_with_annotated_bookmark(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        first = await _create(raw, "a")
-        second = await _create(raw, "b")
-        stream = await raw.watch(CONFIGMAPS, {
-            "sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
-            "allowWatchBookmarks": "true", "resourceVersion": ""})
-        try:
+    async with rest_client(apiserver.url) as api:
+        first = await _create(api, "a")
+        second = await _create(api, "b")
+        async with api.watch(CONFIGMAPS, sendInitialEvents="true",
+                             resourceVersionMatch="NotOlderThan", allowWatchBookmarks="true",
+                             resourceVersion="") as stream:
             events = await stream.take(3)
             assert events[:2] == [{"type": "ADDED", "object": first},
                                   {"type": "ADDED", "object": second}]
@@ -226,21 +201,18 @@ async def test_send_initial_events_ends_with_annotated_bookmark(
                 "kind": "ConfigMap", "apiVersion": "v1",
                 "metadata": {"resourceVersion": second["metadata"]["resourceVersion"],
                              "annotations": {"k8s.io/initial-events-end": "true"}}}}
-            live = await _create(raw, "c")
+            live = await _create(api, "c")
             assert await stream.next_event() == {"type": "ADDED", "object": live}
-        finally:
-            stream.close()
 
 
 async def test_send_initial_events_without_not_older_than_is_invalid(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        status, body = await raw.request("GET", CONFIGMAPS, params={
+    async with rest_client(apiserver.url) as api:
+        reply = await api.get(CONFIGMAPS, params={
             "watch": "1", "sendInitialEvents": "true", "allowWatchBookmarks": "true"})
     message = "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
-    assert status == 422
-    assert body["reason"] == "Invalid" and body["code"] == 422
+    body = assert_status(reply, 422, "Invalid")
     assert body["message"] == (
         f'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: {message}')
     assert body["details"]["causes"] == [{
@@ -251,27 +223,21 @@ async def test_send_initial_events_without_not_older_than_is_invalid(
 async def test_each_accepted_write_emits_exactly_one_event_with_its_resource_version(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        await raw.ok("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                     body=widget_crd())
-        since = resource_version(await raw.ok("POST", WIDGETS, body=widget("start")))
-        stream = await raw.watch(WIDGETS, {"resourceVersion": since})
-        try:
-            created = await raw.ok("POST", WIDGETS, body=widget("w", size=1))
-            replaced = await raw.ok("PUT", f"{WIDGETS}/w", body={**created, "spec": {"size": 2}})
-            merged = await raw.ok("PATCH", f"{WIDGETS}/w", body={"spec": {"size": 3}},
-                                  content_type=MERGE_PATCH)
-            status = await raw.ok("PATCH", f"{WIDGETS}/w/status", body={
+    async with rest_client(apiserver.url) as api:
+        await install_widget_crd(api)
+        since = resource_version(ok(await api.post(WIDGETS, widget("start")), 201))
+        async with api.watch(WIDGETS, resourceVersion=since) as stream:
+            created = ok(await api.post(WIDGETS, widget("w", size=1)), 201)
+            replaced = ok(await api.put(f"{WIDGETS}/w", {**created, "spec": {"size": 2}}))
+            merged = ok(await api.patch(f"{WIDGETS}/w", {"spec": {"size": 3}}))
+            status = ok(await api.patch(f"{WIDGETS}/w/status", {
                 "metadata": {"resourceVersion": merged["metadata"]["resourceVersion"]},
-                "status": {"phase": "Ready"}}, content_type=MERGE_PATCH)
-            labelled = await raw.ok("PATCH", f"{WIDGETS}/w", body=[
-                {"op": "add", "path": "/metadata/labels", "value": {"a": "b"}}],
-                content_type=JSON_PATCH)
-            await raw.ok("DELETE", f"{WIDGETS}/w")
-            await raw.ok("DELETE", f"{WIDGETS}/start")
-            events = await _events_until(stream, "start")
-        finally:
-            stream.close()
+                "status": {"phase": "Ready"}}))
+            labelled = ok(await api.patch(f"{WIDGETS}/w", [
+                {"op": "add", "path": "/metadata/labels", "value": {"a": "b"}}], JSON_PATCH))
+            ok(await api.delete(f"{WIDGETS}/w"))
+            ok(await api.delete(f"{WIDGETS}/start"))
+            events = await stream.until(_named("start"))
     writes = [created, replaced, merged, status, labelled]
     assert summary(events) == [("ADDED", "w")] + [("MODIFIED", "w")] * 4 + [
         ("DELETED", "w"), ("DELETED", "start")]
@@ -281,48 +247,37 @@ async def test_each_accepted_write_emits_exactly_one_event_with_its_resource_ver
 
 
 async def test_no_op_write_emits_no_event(apiserver: ThreadedApiServer) -> None:
-    async with raw_client(apiserver) as raw:
-        await raw.ok("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                     body=widget_crd())
-        created = await raw.ok("POST", WIDGETS, body=widget("w", size=2))
+    async with rest_client(apiserver.url) as api:
+        await install_widget_crd(api)
+        created = ok(await api.post(WIDGETS, widget("w", size=2)), 201)
         rv = created["metadata"]["resourceVersion"]
-        with_status = await raw.ok("PATCH", f"{WIDGETS}/w/status", body={
-            "metadata": {"resourceVersion": rv}, "status": {"phase": "Ready"}},
-            content_type=MERGE_PATCH)
+        with_status = ok(await api.patch(f"{WIDGETS}/w/status", {
+            "metadata": {"resourceVersion": rv}, "status": {"phase": "Ready"}}))
         since = with_status["metadata"]["resourceVersion"]
-        stream = await raw.watch(WIDGETS, {"resourceVersion": since})
-        try:
+        async with api.watch(WIDGETS, resourceVersion=since) as stream:
             unchanged = [
-                await raw.ok("PUT", f"{WIDGETS}/w", body=with_status),
-                await raw.ok("PATCH", f"{WIDGETS}/w", body={"spec": {"size": 2}},
-                             content_type=MERGE_PATCH),
-                await raw.ok("PATCH", f"{WIDGETS}/w/status", body={
-                    "metadata": {"resourceVersion": since}, "status": {"phase": "Ready"}},
-                    content_type=MERGE_PATCH),
+                ok(await api.put(f"{WIDGETS}/w", with_status)),
+                ok(await api.patch(f"{WIDGETS}/w", {"spec": {"size": 2}})),
+                ok(await api.patch(f"{WIDGETS}/w/status", {
+                    "metadata": {"resourceVersion": since}, "status": {"phase": "Ready"}})),
             ]
             assert [u["metadata"]["resourceVersion"] for u in unchanged] == [since] * 3
-            changed = await raw.ok("PATCH", f"{WIDGETS}/w", body={"spec": {"size": 3}},
-                                   content_type=MERGE_PATCH)
+            changed = ok(await api.patch(f"{WIDGETS}/w", {"spec": {"size": 3}}))
             assert await stream.next_event() == {"type": "MODIFIED", "object": changed}
             assert resource_version(changed) == int(since) + 1
-        finally:
-            stream.close()
 
 
 async def test_hundred_concurrent_watchers_all_receive_the_event(
     apiserver: ThreadedApiServer,
 ) -> None:
-    async with raw_client(apiserver) as raw:
-        since = resource_version(await _create(raw, "start"))
+    async with rest_client(apiserver.url) as api, AsyncExitStack() as watches:
+        since = resource_version(await _create(api, "start"))
         streams = await asyncio.gather(*(
-            raw.watch(CONFIGMAPS, {"resourceVersion": since}) for _ in range(100)))
-        try:
-            assert {stream.status for stream in streams} == {200}
-            created = await _create(raw, "news")
-            received = await asyncio.gather(*(stream.next_event() for stream in streams))
-        finally:
-            for stream in streams:
-                stream.close()
+            watches.enter_async_context(api.watch(CONFIGMAPS, resourceVersion=since))
+            for _ in range(100)))
+        assert {stream.response.status for stream in streams} == {200}
+        created = await _create(api, "news")
+        received = await asyncio.gather(*(stream.next_event() for stream in streams))
     assert received == [{"type": "ADDED", "object": created}] * 100
 
 
@@ -341,15 +296,15 @@ async def _overrun_slow_watcher(
     Returns the starting resourceVersion, the writes' resourceVersions, what the fast watcher
     saw, and what the slow watcher's stream held once it finally read it to the end.
     """
-    async with raw_client(server) as raw, raw_client(server) as slow_client:
-        since = resource_version(await _create(raw, "start"))
-        slow = await slow_client.watch(CONFIGMAPS, {"resourceVersion": since})
-        fast = await raw.watch(CONFIGMAPS, {"resourceVersion": since})
-        try:
-            reading = asyncio.create_task(fast.take(BIG_WRITES))
+    async with rest_client(server.url) as api, rest_client(server.url) as slow_client:
+        since = resource_version(await _create(api, "start"))
+        async with slow_client.watch(CONFIGMAPS, resourceVersion=since) as slow, \
+                api.watch(CONFIGMAPS, resourceVersion=since) as fast:
+            # As long as the writes (30 s) and the fast watcher's catching up (10 s) may take.
+            reading = asyncio.create_task(fast.take(BIG_WRITES, within=40))
 
             async def write_all() -> list[int]:
-                return [resource_version(await _create(raw, f"big-{index:03d}",
+                return [resource_version(await _create(api, f"big-{index:03d}",
                                                        data={"blob": BIG_VALUE}))
                         for index in range(BIG_WRITES)]
 
@@ -357,9 +312,6 @@ async def _overrun_slow_watcher(
             written = await asyncio.wait_for(write_all(), 30)
             fast_events = await asyncio.wait_for(reading, 10)
             slow_events = await slow.until_end(within=10)
-        finally:
-            slow.close()
-            fast.close()
     return since, written, fast_events, slow_events
 
 
@@ -377,28 +329,24 @@ async def test_dropped_watcher_resumes_from_its_last_resource_version() -> None:
     async with EmbeddedApiServer(watch_queue_capacity=SLOW_CAPACITY) as server:
         _since, written, _fast, slow_events = await _overrun_slow_watcher(server)
         last_seen = slow_events[-1]["object"]["metadata"]["resourceVersion"]
-        async with raw_client(server) as raw:
-            resumed = await raw.watch(CONFIGMAPS, {"resourceVersion": last_seen})
-            try:
-                rest = await resumed.take(BIG_WRITES - len(slow_events))
-                await resumed.expect_quiet(0.2)
-            finally:
-                resumed.close()
+        async with rest_client(server.url) as api, \
+                api.watch(CONFIGMAPS, resourceVersion=last_seen) as resumed:
+            rest = await resumed.take(BIG_WRITES - len(slow_events), within=10)
+            await resumed.assert_quiet(0.2)
     seen = [resource_version(e["object"]) for e in slow_events + rest]
     assert seen == written
 
 
 async def test_watch_from_before_the_history_gets_an_expired_error_event() -> None:
-    async with EmbeddedApiServer(watch_history=5) as server, raw_client(server) as raw:
-        since = resource_version(await _create(raw, "cm-0"))
+    async with EmbeddedApiServer(watch_history=5) as server, \
+            rest_client(server.url) as api:
+        since = resource_version(await _create(api, "cm-0"))
         for index in range(1, 8):
-            await _create(raw, f"cm-{index}")
-        stream = await raw.watch(CONFIGMAPS, {"resourceVersion": since})
-        try:
-            assert stream.status == 200  # as the real server: the error comes in the stream
+            await _create(api, f"cm-{index}")
+        async with api.watch(CONFIGMAPS, resourceVersion=since) as stream:
+            # As the real server: the watch is accepted and the error comes in the stream.
+            assert stream.response.status == 200
             events = await stream.until_end()
-        finally:
-            stream.close()
     assert len(events) == 1 and events[0]["type"] == "ERROR"
     status = events[0]["object"]
     assert (status["kind"], status["status"], status["code"], status["reason"]) == (
@@ -409,16 +357,12 @@ async def test_watch_from_before_the_history_gets_an_expired_error_event() -> No
 async def test_watch_ends_when_its_custom_resource_definition_is_deleted(
     apiserver: ThreadedApiServer,
 ) -> None:
-    crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-    async with raw_client(apiserver) as raw:
-        await raw.ok("POST", crds, body=widget_crd())
-        since = resource_version(await raw.ok("POST", WIDGETS, body=widget("w")))
-        stream = await raw.watch(WIDGETS, {"resourceVersion": since})
-        try:
-            await raw.ok("DELETE", f"{crds}/widgets.example.com")
+    async with rest_client(apiserver.url) as api:
+        await install_widget_crd(api)
+        since = resource_version(ok(await api.post(WIDGETS, widget("w")), 201))
+        async with api.watch(WIDGETS, resourceVersion=since) as stream:
+            ok(await api.delete(f"{CRDS}/{WIDGET_CRD_NAME}"))
             events = await stream.until_end(within=3)
-        finally:
-            stream.close()
     assert summary(events) == [("DELETED", "w")]
 
 
@@ -431,16 +375,13 @@ async def test_watch_client_that_stops_reading_is_disconnected() -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         writer.write(f"GET {CONFIGMAPS}?watch=1 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
         await writer.drain()
-        async with raw_client(server) as raw:
+        async with rest_client(server.url) as api:
             await _wait_for(lambda: server.engine.store.watcher_count() == 1)
-            payload = "x" * 100_000
             for index in range(60):
-                body = configmap(f"big-{index}")
-                body["data"] = {"payload": payload}
-                await raw.ok("POST", CONFIGMAPS, body=body)
+                await _create(api, f"big-{index}", data={"payload": "x" * 100_000})
             await _wait_for(lambda: server.engine.store.watcher_count() == 0, within=10)
             # The server stays healthy for everyone else.
-            await raw.ok("GET", CONFIGMAPS)
+            ok(await api.get(CONFIGMAPS))
         writer.close()
         del reader
 
