@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -33,11 +35,19 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--site-dir", str(session.create_tmp() + "/site"))
 
 
+BENCHMARKS = ("benchmarks.apiserver", "benchmarks.workqueue", "benchmarks.informer")
+
+
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks of the embedded API server; prints medians."""
+    """Every benchmark program; each prints its figures (medians over repetitions).
+
+    Arguments after `--` go to each program, e.g. `nox -s bench -- --quick`.
+    """
     session.install("-e", ".[dev]")
-    session.run("python", "-m", "benchmarks.apiserver", *session.posargs)
+    for module in BENCHMARKS:
+        if Path(*module.split(".")).with_suffix(".py").exists():
+            session.run("python", "-m", module, *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -1,0 +1,315 @@
+"""Checkpoints: where an informer's cache was, so a restart resumes instead of relisting.
+
+A `Checkpoint` pairs a resourceVersion with, optionally, the cache contents at exactly that
+resourceVersion. On start an informer loads it, fills its cache from the snapshot and watches from
+the resourceVersion: the server replays only what changed while the process was down. When the
+server no longer remembers that far back (410 Expired) the informer relists and diffs the list
+against the snapshot, so handlers still see exactly the adds, updates and deletes they missed.
+
+A `CheckpointStore` keeps one checkpoint per scope (`checkpoint_scope`: one watched kind,
+namespace and selector pair); `FileCheckpointStore` and `SQLiteCheckpointStore` implement it.
+A `CheckpointWriter` batches an informer's saves so event delivery never waits on a disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+import orjson
+
+from ..meta import JSONObject, ResourceKind
+from .checkpoint_metrics import record_save, record_save_failure
+from .clock import SYSTEM_CLOCK, Clock
+
+log = logging.getLogger("controllerkit.cache.checkpoint")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A resourceVersion and, optionally, the cache contents at exactly that resourceVersion.
+
+    The pair must be consistent: `objects` is what a list at `resource_version` would return
+    (watching from `resource_version` then replays every later change). `objects` is None when
+    only the resourceVersion is kept; a restart then lists once instead of loading a snapshot.
+    The objects are the decoded JSON dicts and are treated as immutable.
+    """
+
+    resource_version: str
+    objects: list[JSONObject] | None
+
+
+class CheckpointStore(Protocol):
+    """Durable storage of one checkpoint per scope.
+
+    Guarantees: `save` replaces the scope's checkpoint atomically (a crash during `save` leaves the
+    previous checkpoint or the new one, never a mix) and does no blocking I/O on the event loop.
+    `load` never raises for unreadable or corrupt data: it logs a warning and returns None, the
+    same as for a scope never saved, so the caller falls back to a cold start.
+    Not guaranteed: ordering between concurrent saves of the same scope (one writer per scope).
+    """
+
+    async def load(self, scope: str) -> Checkpoint | None:
+        """The scope's last saved checkpoint, or None when there is none usable."""
+        ...
+
+    async def save(self, scope: str, checkpoint: Checkpoint) -> None:
+        """Replace the scope's checkpoint; durable once this returns. Raises on I/O errors."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release files and threads; safe to call more than once."""
+        ...
+
+
+# Bump when the scope derivation changes: old checkpoints then stop matching (a cold start)
+# instead of being read under a scope they were not written for.
+_SCOPE_DERIVATION = "controllerkit.checkpoint-scope/1"
+_UNSAFE_SCOPE_CHARACTERS = re.compile(r"[^a-z0-9.-]+")
+_READABLE_PART_LIMIT = 120
+# A store that keeps failing is retried no faster than this, whatever the save interval.
+_MIN_RETRY_DELAY = 1.0
+
+
+def checkpoint_scope(
+    kind: ResourceKind, namespace: str | None, label_selector: str, field_selector: str
+) -> str:
+    """The scope name of one watch: kind (with version), namespace and selectors.
+
+    Stable across processes and releases (a pure function of its arguments), safe as a file
+    name (lowercase letters, digits, `.`, `-`, `_`; at most 180 characters) and unique: different
+    arguments give different scopes. Selectors are compared as written, so `a=1,b=2` and
+    `b=2,a=1` get different scopes (a cold start, never a wrong cache). A cluster-scoped kind
+    ignores `namespace`, as its REST path does. The readable prefix is for people; the digest
+    suffix is what makes the scope unique.
+    """
+    scoped_namespace = (namespace or "") if kind.namespaced else ""
+    identity = orjson.dumps([
+        _SCOPE_DERIVATION, kind.group, kind.version, kind.plural, scoped_namespace,
+        label_selector, field_selector,
+    ])
+    digest = hashlib.sha256(identity).hexdigest()[:32]
+    # Namespaces cannot contain "_", so the separators below never occur inside a part.
+    where = f"ns-{_safe(scoped_namespace)}" if scoped_namespace else "all"
+    readable = f"{_safe(kind.group_resource)}.{_safe(kind.version)}_{where}"
+    return f"{readable[:_READABLE_PART_LIMIT]}_{digest}"
+
+
+def _safe(part: str) -> str:
+    return _UNSAFE_SCOPE_CHARACTERS.sub("-", part.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointWriterStats:
+    """What a `CheckpointWriter` did so far, for metrics and tests."""
+
+    save_attempts: int = 0
+    saves: int = 0
+    failures: int = 0
+    last_saved_resource_version: str = ""
+    last_save_seconds: float = 0.0
+    last_error: str = ""
+
+
+class CheckpointWriter:
+    """Saves one scope's checkpoint in batches, off the event-delivery path.
+
+    `notify()` says the cache changed; it is synchronous, O(1) and never waits. A background task
+    (started by the first `notify()`, owned by the writer, ended by `aclose()`) then saves:
+    - at most one save is in flight at a time;
+    - saves start at least `interval` seconds apart, except that a save starts as soon as the
+      previous one finished once `max_pending_events` notifications accumulated (so a busy
+      cache stays within the server's replay window);
+    - the first notification after a quiet period is saved right away (no earlier save in the
+      last `interval`), later ones are coalesced into the next save;
+    - saving takes at most `max_duty_cycle` of the time: after a save that took d seconds the
+      next starts no sooner than d / max_duty_cycle seconds after it, even with
+      `max_pending_events` reached (a 100k-object cache saved under constant change would
+      otherwise spend most of a core re-serialising itself);
+    - `snapshot()` is called when a save starts, on the event loop, so it must be cheap (a list
+      of references to the cached dicts, which the save serialises off the loop) and must
+      return a consistent pair (the objects at exactly that resourceVersion);
+    - a failed save is logged and retried `interval` seconds (at least one second) later with
+      the then-current snapshot; nothing raises into `notify()`.
+    Only notified changes are saved: a writer that was never notified writes nothing, so an
+    informer stopped before its first sync never checkpoints a half-filled cache.
+    `flush()` saves now (waiting for an in-flight save first) and raises if that save fails;
+    `aclose()` stops the task and flushes, logging instead of raising. The writer never closes
+    the store, which may be shared by many scopes. `notify()` must be called on the event loop
+    that runs the writer; notifications after `aclose()` are ignored.
+    """
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        scope: str,
+        snapshot: Callable[[], Checkpoint],
+        *,
+        interval: float = 1.0,
+        max_pending_events: int = 1000,
+        max_duty_cycle: float = 0.1,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        if interval < 0:
+            raise ValueError(f"interval must be >= 0, not {interval}")
+        if max_pending_events < 1:
+            raise ValueError(f"max_pending_events must be >= 1, not {max_pending_events}")
+        if not 0 < max_duty_cycle <= 1:
+            raise ValueError(f"max_duty_cycle must be in (0, 1], not {max_duty_cycle}")
+        self._store = store
+        self._scope = scope
+        self._snapshot = snapshot
+        self._interval = interval
+        self._max_pending_events = max_pending_events
+        self._max_duty_cycle = max_duty_cycle
+        self._clock = clock
+        # Notifications not yet covered by a started save.
+        self._pending = 0
+        self._last_save_failed = False
+        # When the next save may start: regularly, and early (max_pending_events reached).
+        self._next_save_at = float("-inf")
+        self._next_early_save_at = float("-inf")
+        self._wake = asyncio.Event()
+        self._save_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._stats = CheckpointWriterStats()
+
+    @property
+    def scope(self) -> str:
+        return self._scope
+
+    @property
+    def stats(self) -> CheckpointWriterStats:
+        return self._stats
+
+    @property
+    def pending_events(self) -> int:
+        """Notifications that no started save covers yet."""
+        return self._pending
+
+    def notify(self) -> None:
+        """Record that the cache changed; a save follows (batched).
+
+        Never blocks and never raises when called on the event loop (the first call starts the
+        background task there).
+        """
+        if self._closing:
+            return
+        self._pending += 1
+        # Wake the task only on the transitions it acts on, so a burst costs one set() or two.
+        if self._pending == 1 or self._pending == self._max_pending_events:
+            self._wake.set()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"checkpoint-writer:{self._scope}"
+            )
+
+    async def flush(self) -> None:
+        """Save now if a notification is unsaved (after any in-flight save); raise on failure."""
+        await self._save(raise_errors=True)
+
+    async def aclose(self) -> None:
+        """Stop the background task and save the latest state; safe to call more than once."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                # The task finishes its current save (never cut in half by cancellation) and exits.
+                await self._task
+            except BaseException:
+                self._task.cancel()
+                raise
+        # A failure is logged, not raised: a shutdown path has nobody to hand it to.
+        await self._save(raise_errors=False)
+
+    async def __aenter__(self) -> CheckpointWriter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _run(self) -> None:
+        while not self._closing:
+            if self._pending == 0:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            due = self._next_save_at
+            if self._pending >= self._max_pending_events and not self._last_save_failed:
+                due = min(due, self._next_early_save_at)
+            delay = due - self._clock.monotonic()
+            if delay > 0:
+                self._wake.clear()
+                await self._sleep_or_wake(delay)
+                continue
+            await self._save(raise_errors=False)
+
+    async def _sleep_or_wake(self, delay: float) -> None:
+        sleeper = asyncio.ensure_future(self._clock.sleep(delay))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+
+    async def _save(self, *, raise_errors: bool) -> None:
+        async with self._save_lock:
+            if self._pending == 0:
+                return
+            covered = self._pending
+            self._pending = 0
+            started = self._clock.monotonic()
+            # Refined once the save's duration is known; set now for a save that flush() runs
+            # while the background task waits.
+            self._next_save_at = started + self._interval
+            self._record(save_attempts=self._stats.save_attempts + 1)
+            try:
+                checkpoint = self._snapshot()
+                await self._store.save(self._scope, checkpoint)
+            except BaseException as error:
+                # Whatever the snapshot covered is still unsaved: count it again for the retry.
+                self._pending += covered
+                if not isinstance(error, Exception):
+                    raise
+                retry_delay = max(self._interval, _MIN_RETRY_DELAY)
+                self._next_save_at = started + retry_delay
+                self._last_save_failed = True
+                self._record(failures=self._stats.failures + 1, last_error=repr(error))
+                record_save_failure(self._scope)
+                log.warning("checkpoint save for scope %s failed, retrying in %.1fs: %r",
+                            self._scope, retry_delay, error)
+                if raise_errors:
+                    raise
+                return
+            self._last_save_failed = False
+            duration = self._clock.monotonic() - started
+            # A save of a big cache takes long: space saves so that they take at most
+            # max_duty_cycle of the time, whatever interval and max_pending_events ask for.
+            self._next_early_save_at = started + duration / self._max_duty_cycle
+            self._next_save_at = max(started + self._interval, self._next_early_save_at)
+            record_save(self._scope, duration)
+            self._record(
+                saves=self._stats.saves + 1,
+                last_saved_resource_version=checkpoint.resource_version,
+                last_save_seconds=duration,
+                last_error="",
+            )
+
+    def _record(self, **changes: Any) -> None:
+        self._stats = dataclasses.replace(self._stats, **changes)

@@ -1,0 +1,130 @@
+"""`FileCheckpointStore`: one JSON file per scope, replaced atomically.
+
+A save writes `<scope>.json` through a temporary file in the same directory: write, fsync the
+file, rename over the old one, fsync the directory. The rename is atomic, so a reader (or a
+restart after a crash at any point) finds the previous checkpoint or the new one, whole; the two
+fsyncs make the new one survive a power loss once `save` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+from .checkpoint import Checkpoint
+from .checkpoint_codec import CorruptCheckpoint, decode_checkpoint, encode_checkpoint
+
+log = logging.getLogger("controllerkit.cache.checkpoint")
+
+_SAFE_SCOPE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
+_SUFFIX = ".json"
+_TEMP_SUFFIX = ".tmp"
+
+
+class FileCheckpointStore:
+    """Checkpoints as files `<directory>/<scope>.json`; the directory is created on first save.
+
+    Guarantees (on a POSIX file system): a save is atomic and durable once it returns; a file
+    that is missing is no checkpoint; a file that cannot be read or decoded is logged as a
+    warning and treated as no checkpoint (the next save replaces it). All disk I/O and
+    (de)serialisation run on worker threads. Scopes must be file-name safe (letters, digits,
+    `.`, `_`, `-`; `checkpoint_scope` returns such names); anything else raises ValueError.
+    One process should own a directory: a temporary file left by a crash is removed by the next
+    `load` of its scope.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self._directory = Path(directory)
+        # Temporaries of saves still running in this process: a concurrent load must not take
+        # them for a crash's leftovers.
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    def path(self, scope: str) -> Path:
+        """Where `scope`'s checkpoint lives."""
+        if not _SAFE_SCOPE.fullmatch(scope):
+            raise ValueError(f"checkpoint scope {scope!r} is not a safe file name")
+        return self._directory / f"{scope}{_SUFFIX}"
+
+    async def load(self, scope: str) -> Checkpoint | None:
+        path = self.path(scope)
+        return await asyncio.to_thread(self._read, scope, path)
+
+    async def save(self, scope: str, checkpoint: Checkpoint) -> None:
+        path = self.path(scope)
+        await asyncio.to_thread(self._write, scope, path, checkpoint)
+
+    async def aclose(self) -> None:
+        # Nothing stays open between calls.
+        return None
+
+    def _read(self, scope: str, path: Path) -> Checkpoint | None:
+        self._remove_leftover_temporaries(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            log.warning("ignoring unreadable checkpoint %s (a cold start follows): %s", path, error)
+            return None
+        try:
+            return decode_checkpoint(scope, data)
+        except CorruptCheckpoint as error:
+            log.warning("ignoring corrupt checkpoint %s (a cold start follows): %s", path, error)
+            return None
+
+    def _write(self, scope: str, path: Path, checkpoint: Checkpoint) -> None:
+        pieces = encode_checkpoint(scope, checkpoint)
+        self._directory.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(
+            dir=self._directory, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX
+        )
+        with self._in_flight_lock:
+            self._in_flight.add(temporary)
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                for piece in pieces:
+                    file.write(piece)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            # The old checkpoint is untouched; only the partial new one goes.
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(temporary)
+        self._fsync_directory()
+
+    def _fsync_directory(self) -> None:
+        # Makes the rename itself durable; without it a power loss can bring the old file back.
+        if os.name != "posix":
+            return
+        descriptor = os.open(self._directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def _remove_leftover_temporaries(self, path: Path) -> None:
+        try:
+            # Safe scopes hold no glob metacharacters, so the name needs no escaping.
+            leftovers = list(self._directory.glob(f".{path.name}.*{_TEMP_SUFFIX}"))
+        except OSError:
+            return
+        with self._in_flight_lock:
+            leftovers = [p for p in leftovers if str(p) not in self._in_flight]
+        for leftover in leftovers:
+            log.info("removing %s, left by a save that did not finish", leftover)
+            leftover.unlink(missing_ok=True)
+

@@ -1,0 +1,396 @@
+"""Both checkpoint stores: round trips, atomic replacement, corrupt data, independent scopes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from controllerkit.cache.checkpoint import Checkpoint, CheckpointStore
+from controllerkit.cache.checkpoint_file import FileCheckpointStore
+from controllerkit.cache.checkpoint_sqlite import CheckpointDatabaseError, SQLiteCheckpointStore
+from controllerkit.meta import JSONObject
+
+SCOPE = "configmaps.v1_all_0123456789abcdef0123456789abcdef"
+OTHER_SCOPE = "secrets.v1_ns-default_0123456789abcdef0123456789abcdef"
+
+
+def config_map(index: int, generation: int = 1) -> JSONObject:
+    """A ConfigMap of about 1 KB, as the API server returns it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"cm-{index:05d}",
+            "namespace": f"ns-{index % 7}",
+            "uid": f"00000000-0000-0000-0000-{index:012d}",
+            "resourceVersion": str(1000 + index),
+            "labels": {"app": "demo", "generation": str(generation)},
+            "annotations": {"note": "ü∂ unicode survives"},
+        },
+        "data": {"payload": "x" * 800, "index": str(index), "generation": str(generation)},
+    }
+
+
+def snapshot(count: int, generation: int = 1) -> list[JSONObject]:
+    return [config_map(index, generation) for index in range(count)]
+
+
+def file_names(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
+StoreFactory = Callable[[Path], CheckpointStore]
+STORE_FACTORIES: dict[str, StoreFactory] = {
+    "file": lambda root: FileCheckpointStore(root / "checkpoints"),
+    "sqlite": lambda root: SQLiteCheckpointStore(root / "checkpoints" / "checkpoints.sqlite3"),
+}
+
+
+@pytest.fixture(params=sorted(STORE_FACTORIES))
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def store(store_kind: str, tmp_path: Path) -> AsyncIterator[CheckpointStore]:
+    opened = STORE_FACTORIES[store_kind](tmp_path)
+    yield opened
+    await opened.aclose()
+
+
+async def test_a_scope_never_saved_loads_as_none(store: CheckpointStore) -> None:
+    assert await store.load(SCOPE) is None
+
+
+async def test_resource_version_only_checkpoint_round_trips(store: CheckpointStore) -> None:
+    await store.save(SCOPE, Checkpoint("4711", None))
+
+    assert await store.load(SCOPE) == Checkpoint("4711", None)
+
+
+async def test_snapshot_of_thousands_of_objects_round_trips(store: CheckpointStore) -> None:
+    objects = snapshot(5000)
+    await store.save(SCOPE, Checkpoint("99999", objects))
+
+    loaded = await store.load(SCOPE)
+
+    assert loaded is not None
+    assert loaded.resource_version == "99999"
+    assert loaded.objects == objects
+
+
+async def test_empty_snapshot_round_trips_as_empty_not_absent(store: CheckpointStore) -> None:
+    await store.save(SCOPE, Checkpoint("12", []))
+
+    assert await store.load(SCOPE) == Checkpoint("12", [])
+
+
+async def test_a_save_replaces_the_previous_checkpoint(store: CheckpointStore) -> None:
+    await store.save(SCOPE, Checkpoint("10", snapshot(30, generation=1)))
+    await store.save(SCOPE, Checkpoint("20", snapshot(3, generation=2)))
+
+    assert await store.load(SCOPE) == Checkpoint("20", snapshot(3, generation=2))
+
+
+async def test_a_checkpoint_without_resource_version_is_refused(store: CheckpointStore) -> None:
+    with pytest.raises(ValueError, match="empty resourceVersion"):
+        await store.save(SCOPE, Checkpoint("", []))
+    assert await store.load(SCOPE) is None
+
+
+async def test_concurrent_saves_of_different_scopes_do_not_interfere(
+    store: CheckpointStore,
+) -> None:
+    scopes = [f"widgets.example.com.v1_ns-team-{team}_{team:032x}" for team in range(12)]
+
+    async def save_rounds(team: int, scope: str) -> None:
+        for generation in range(1, 4):
+            objects = [config_map(team * 100 + index, generation) for index in range(20)]
+            await store.save(scope, Checkpoint(f"{team}-{generation}", objects))
+
+    await asyncio.gather(*(save_rounds(team, scope) for team, scope in enumerate(scopes)))
+
+    for team, scope in enumerate(scopes):
+        expected = [config_map(team * 100 + index, 3) for index in range(20)]
+        assert await store.load(scope) == Checkpoint(f"{team}-3", expected)
+
+
+async def test_the_data_survives_a_new_store_on_the_same_location(
+    store_kind: str, tmp_path: Path
+) -> None:
+    first = STORE_FACTORIES[store_kind](tmp_path)
+    await first.save(SCOPE, Checkpoint("77", snapshot(10)))
+    await first.save(OTHER_SCOPE, Checkpoint("78", None))
+    await first.aclose()
+
+    second = STORE_FACTORIES[store_kind](tmp_path)
+    try:
+        assert await second.load(SCOPE) == Checkpoint("77", snapshot(10))
+        assert await second.load(OTHER_SCOPE) == Checkpoint("78", None)
+    finally:
+        await second.aclose()
+
+
+# --- a crash while saving leaves the previous checkpoint whole ----------------------------------
+
+# Saves checkpoint "1", then dies by SIGKILL inside the save of checkpoint "2": for the file store
+# after the new data is written but before the rename, for SQLite after the row is written but
+# before the transaction commits. Only public hooks are used (os.fsync, sqlite3.connect).
+_DYING_SAVER = textwrap.dedent("""
+    import asyncio, os, signal, sqlite3, sys
+    from controllerkit.cache.checkpoint import Checkpoint
+    from controllerkit.cache.checkpoint_file import FileCheckpointStore
+    from controllerkit.cache.checkpoint_sqlite import SQLiteCheckpointStore
+
+    kind, location, scope = sys.argv[1:4]
+    armed = False
+
+    def die():
+        print("dying mid-save", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if kind == "file":
+        store = FileCheckpointStore(location)
+        real_fsync = os.fsync
+        def fsync(descriptor):
+            if armed:
+                die()
+            real_fsync(descriptor)
+        os.fsync = fsync
+    else:
+        store = SQLiteCheckpointStore(location + "/checkpoints.sqlite3")
+        real_connect = sqlite3.connect
+        def connect(*args, **kwargs):
+            connection = real_connect(*args, **kwargs)
+            connection.set_trace_callback(
+                lambda statement: die() if armed and statement == "COMMIT" else None)
+            return connection
+        sqlite3.connect = connect
+
+    def objects(generation):
+        # 3 MB: more than SQLite's page cache, so the row spills into the WAL before COMMIT.
+        return [{"metadata": {"name": f"cm-{i}", "annotations": {"generation": str(generation)}},
+                 "data": {"payload": "y" * 1000}} for i in range(3000)]
+
+    async def main():
+        global armed
+        await store.save(scope, Checkpoint("1", objects(1)))
+        armed = True
+        await store.save(scope, Checkpoint("2", objects(2)))
+        print("the second save finished", flush=True)
+
+    asyncio.run(main())
+""")
+
+
+async def test_a_process_killed_mid_save_leaves_the_previous_checkpoint_whole(
+    store_kind: str, tmp_path: Path
+) -> None:
+    location = tmp_path / "checkpoints"  # where both STORE_FACTORIES keep their data
+    location.mkdir()
+    saver = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", _DYING_SAVER, store_kind, str(location), SCOPE],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert saver.returncode == -signal.SIGKILL, saver.stderr
+    assert saver.stdout == "dying mid-save\n"
+
+    store = STORE_FACTORIES[store_kind](tmp_path)
+    try:
+        loaded = await store.load(SCOPE)
+    finally:
+        await store.aclose()
+    assert loaded is not None and loaded.objects is not None
+    assert loaded.resource_version == "1"
+    assert len(loaded.objects) == 3000
+    assert {obj["metadata"]["annotations"]["generation"] for obj in loaded.objects} == {"1"}
+
+
+async def test_file_store_load_removes_what_an_interrupted_save_left(tmp_path: Path) -> None:
+    directory = tmp_path / "checkpoints"
+    directory.mkdir()
+    await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", _DYING_SAVER, "file", str(directory), SCOPE],
+        capture_output=True, timeout=60, check=False,
+    )
+    leftovers = [name for name in file_names(directory) if name.endswith(".tmp")]
+    assert len(leftovers) == 1, "the interrupted save should have left its temporary file"
+
+    assert await FileCheckpointStore(directory).load(SCOPE) is not None
+
+    assert file_names(directory) == [f"{SCOPE}.json"]
+
+
+async def test_file_store_failing_rename_keeps_the_previous_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileCheckpointStore(tmp_path)
+    await store.save(SCOPE, Checkpoint("1", snapshot(5)))
+
+    def refuse_rename(source: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse_rename)
+    with pytest.raises(OSError, match="No space left"):
+        await store.save(SCOPE, Checkpoint("2", snapshot(5, generation=2)))
+    monkeypatch.undo()
+
+    assert await store.load(SCOPE) == Checkpoint("1", snapshot(5))
+    assert file_names(tmp_path) == [f"{SCOPE}.json"]
+
+
+# --- corrupt or unreadable data is no checkpoint, with a warning ---------------------------------
+
+def _replace_line(valid: bytes, index: int, line: bytes) -> bytes:
+    lines = valid.split(b"\n")
+    lines[index] = line
+    return b"\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda valid: b"", "no header line"),
+        (lambda valid: b"\x00\xff not json\n", "header is not valid JSON"),
+        (lambda valid: b"[1, 2, 3]\n", "header is not a JSON object"),
+        (lambda valid: valid.replace(b'"format":1', b'"format":7'), "format 7"),
+        (lambda valid: valid.replace(b'"format":1,', b""), "no format version"),
+        (lambda valid: valid.replace(SCOPE.encode(), OTHER_SCOPE.encode()), "written for scope"),
+        (lambda valid: valid.replace(b'"resourceVersion":"5"', b'"resourceVersion":""'),
+         "no resourceVersion"),
+        (lambda valid: valid.replace(b'"objectCount":3', b'"objectCount":-1'), "not a count"),
+        (lambda valid: valid[: len(valid) // 2], "cut off after 1 of 3 objects"),
+        (lambda valid: valid[: valid.rindex(b"{")], "cut off after 2 of 3 objects"),
+        (lambda valid: _replace_line(valid, 1, b"{oops"), "object 0 is not valid JSON"),
+        (lambda valid: _replace_line(valid, 2, b"[7]"), "object 1 is not a JSON object"),
+        (lambda valid: valid + b'{"one":"too many"}\n', "unexpected bytes after the last"),
+    ],
+    ids=["empty", "garbage", "header-not-an-object", "newer-format", "no-format", "other-scope",
+         "no-resource-version", "bad-count", "cut-mid-object", "cut-between-objects",
+         "object-not-json", "object-not-an-object", "trailing-object"],
+)
+async def test_file_store_treats_a_corrupt_file_as_no_checkpoint_and_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: Callable[[bytes], bytes],
+    reason: str,
+) -> None:
+    store = FileCheckpointStore(tmp_path)
+    await store.save(SCOPE, Checkpoint("5", snapshot(3)))
+    valid = store.path(SCOPE).read_bytes()
+    store.path(SCOPE).write_bytes(damage(valid))
+
+    with caplog.at_level(logging.WARNING, logger="controllerkit.cache.checkpoint"):
+        assert await store.load(SCOPE) is None
+
+    assert any(reason in record.getMessage() and str(store.path(SCOPE)) in record.getMessage()
+               for record in caplog.records), caplog.text
+    await store.save(SCOPE, Checkpoint("6", None))
+    assert await store.load(SCOPE) == Checkpoint("6", None), "the next save replaces it"
+
+
+async def test_file_store_treats_an_unreadable_file_as_no_checkpoint_and_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = FileCheckpointStore(tmp_path)
+    store.path(SCOPE).mkdir()  # reading a directory fails like an unreadable file
+
+    with caplog.at_level(logging.WARNING, logger="controllerkit.cache.checkpoint"):
+        assert await store.load(SCOPE) is None
+
+    assert "unreadable checkpoint" in caplog.text
+
+
+@pytest.mark.parametrize("scope", ["", "../escape", "a/b", ".hidden", "x" * 201, "a b"])
+async def test_file_store_refuses_scopes_that_are_not_safe_file_names(
+    tmp_path: Path, scope: str
+) -> None:
+    store = FileCheckpointStore(tmp_path)
+    with pytest.raises(ValueError, match="not a safe file name"):
+        await store.save(scope, Checkpoint("1", None))
+
+
+async def test_sqlite_store_treats_an_undecodable_row_as_no_checkpoint_and_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "checkpoints.sqlite3"
+    store = SQLiteCheckpointStore(path)
+    await store.save(SCOPE, Checkpoint("5", snapshot(3)))
+    await store.save(OTHER_SCOPE, Checkpoint("6", snapshot(2)))
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE checkpoints SET body = ? WHERE scope = ?", (b"{oops", SCOPE))
+
+    with caplog.at_level(logging.WARNING, logger="controllerkit.cache.checkpoint"):
+        assert await store.load(SCOPE) is None
+        assert await store.load(OTHER_SCOPE) == Checkpoint("6", snapshot(2))
+    await store.aclose()
+
+    assert f"ignoring corrupt checkpoint for scope {SCOPE}" in caplog.text
+
+
+async def test_sqlite_store_moves_a_damaged_database_aside_and_starts_empty(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "checkpoints.sqlite3"
+    path.write_bytes(b"this is not an SQLite database, it only has its name" * 100)
+    store = SQLiteCheckpointStore(path)
+
+    with caplog.at_level(logging.WARNING, logger="controllerkit.cache.checkpoint"):
+        assert await store.load(SCOPE) is None
+        await store.save(SCOPE, Checkpoint("8", snapshot(2)))
+        assert await store.load(SCOPE) == Checkpoint("8", snapshot(2))
+    await store.aclose()
+
+    assert "is damaged" in caplog.text
+    aside = tmp_path / "checkpoints.sqlite3.corrupt"
+    assert aside.read_bytes().startswith(b"this is not an SQLite database")
+
+
+async def test_sqlite_store_refuses_a_database_from_a_newer_layout(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "checkpoints.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA user_version=99")
+    store = SQLiteCheckpointStore(path)
+
+    with caplog.at_level(logging.WARNING, logger="controllerkit.cache.checkpoint"):
+        assert await store.load(SCOPE) is None
+    with pytest.raises(CheckpointDatabaseError, match="newer release"):
+        await store.save(SCOPE, Checkpoint("1", None))
+    await store.aclose()
+
+    assert "layout 99" in caplog.text
+    assert path.exists(), "a newer release's database is left alone"
+
+
+async def test_sqlite_store_refuses_calls_after_aclose(tmp_path: Path) -> None:
+    store = SQLiteCheckpointStore(tmp_path / "checkpoints.sqlite3")
+    await store.aclose()
+    await store.aclose()
+
+    with pytest.raises(CheckpointDatabaseError, match="closed"):
+        await store.load(SCOPE)
+
+
+async def test_loads_during_a_save_of_the_same_scope_do_not_break_it(
+    store: CheckpointStore,
+) -> None:
+    big = Checkpoint("7", snapshot(3000))
+    save = asyncio.create_task(store.save("scope", big))
+    while not save.done():
+        await store.load("scope")
+        await asyncio.sleep(0)
+    await save
+    loaded = await store.load("scope")
+    assert loaded is not None and loaded.resource_version == "7"
+    assert loaded.objects == big.objects
