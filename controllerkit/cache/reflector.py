@@ -212,6 +212,8 @@ class Reflector:
                 # resourceVersion, which the store still holds.
                 delay = self._backoff.next_delay()
                 self._failed(error, f"connection trouble; re-watching in {delay:.1f}s")
+                if not need_list:
+                    record_watch_restart(self.kind, self.stats)
             except Exception as error:
                 # Not a known failure (an undecodable line, a bug): say so loudly, then resume
                 # like after a dropped connection; the store is consistent either way.
