@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..client.protocol import Client, WatchEvent, WatchOptions
 from ..errors import BadRequest, Invalid
 from ..meta import JSONObject, ObjectKey, ResourceKind, object_key
+from .transforms import Transform
 
 
 class StreamingListUnsupported(Exception):
@@ -40,11 +41,13 @@ async def list_pages(
     field_selector: str,
     page_size: int | None,
     resource_version: str,
+    transform: Transform | None = None,
 ) -> tuple[list[JSONObject], str]:
     """Every object of a (possibly paginated) list and the list's resourceVersion.
 
     Pages after the first carry only the continue token: it pins the first page's snapshot.
-    An expired continue token raises `Expired`; the caller lists again.
+    An expired continue token raises `Expired`; the caller lists again. `transform` is
+    applied to each page as it arrives, so only one page of untransformed objects is ever held.
     """
     objects: list[JSONObject] = []
     list_resource_version = ""
@@ -59,7 +62,7 @@ async def list_pages(
             continue_token=token,
             resource_version="" if token else resource_version,
         )
-        objects.extend(page.items)
+        objects.extend(page.items if transform is None else map(transform, page.items))
         if not token:
             list_resource_version = page.resource_version
         token = page.continue_token
@@ -73,8 +76,11 @@ async def stream_initial(
     options: WatchOptions,
     *,
     namespace: str | None,
+    transform: Transform | None = None,
 ) -> tuple[InitialState, AsyncIterator[WatchEvent]]:
     """The initial state of a streaming list, and its stream left open for what follows.
+
+    `transform` is applied to each object as it arrives (the state holds transformed objects).
 
     Raises `StreamingListUnsupported` when the server rejects the request as invalid,
     `StreamEndedEarly` when the stream ends before the initial-events-end bookmark, and any
@@ -92,7 +98,8 @@ async def stream_initial(
             if event.type == "DELETED":
                 objects.pop(object_key(event.object), None)
             else:
-                objects[object_key(event.object)] = event.object
+                obj = event.object if transform is None else transform(event.object)
+                objects[object_key(obj)] = obj
     except (BadRequest, Invalid) as error:
         await _close(stream)
         raise StreamingListUnsupported(str(error)) from error

@@ -46,6 +46,7 @@ from .backoff import Backoff, BackoffPolicy
 from .checkpoint import Checkpoint, CheckpointStore, CheckpointWriter, checkpoint_scope
 from .clock import SYSTEM_CLOCK, Clock
 from .delta import Delta
+from .gc_pause import paused_gc
 from .listing import StreamEndedEarly, StreamingListUnsupported, list_pages, stream_initial
 from .metrics import (
     ReflectorStats,
@@ -263,7 +264,9 @@ class Reflector:
             logger.info("%s: no usable checkpoint snapshot; starting with a list",
                         self.describe())
             return False
-        self.store.replace(checkpoint.objects, checkpoint.resource_version)
+        # The collector would only walk the fresh snapshot again and again (see gc_pause).
+        with paused_gc():
+            self.store.replace(checkpoint.objects, checkpoint.resource_version)
         self._warm = True
         record_warm_start(self.kind, self.stats)
         self._synced.set()
@@ -302,7 +305,7 @@ class Reflector:
             try:
                 initial, stream = await stream_initial(
                     self.client, self.kind, self._watch_options(since, streaming=True),
-                    namespace=self.namespace,
+                    namespace=self.namespace, transform=self.store.transform,
                 )
             except StreamingListUnsupported as error:
                 self._streaming = False
@@ -323,13 +326,17 @@ class Reflector:
         objects, resource_version = await list_pages(
             self.client, self.kind, namespace=self.namespace,
             label_selector=self.label_selector, field_selector=self.field_selector,
-            page_size=page_size, resource_version=since,
+            page_size=page_size, resource_version=since, transform=self.store.transform,
         )
         self._replace(objects, resource_version)
         return None
 
     def _replace(self, objects: list[JSONObject], resource_version: str) -> None:
-        for delta in self.store.replace(objects, resource_version):
+        # Transformed page by page by the listers (bounded peak memory); no collections while
+        # the store fills, as for a warm start.
+        with paused_gc():
+            deltas = self.store.replace(objects, resource_version, transformed=True)
+        for delta in deltas:
             self._emit(delta)
         self._warm = False
         self._synced.set()

@@ -91,6 +91,11 @@ class Store:
         for name, func in (indexes or {}).items():
             self.add_index(name, func)
 
+    @property
+    def transform(self) -> Transform | None:
+        """The transform every object goes through before it is cached (None: as received)."""
+        return self._transform
+
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, key: ObjectKey) -> JSONObject | None:
@@ -238,17 +243,19 @@ class Store:
         return delta
 
     def replace(
-        self, objects: Iterable[JSONObject], at_resource_version: str
+        self, objects: Iterable[JSONObject], at_resource_version: str, *, transformed: bool = False
     ) -> builtins.list[Delta]:
         """Make the cache exactly `objects` at `at_resource_version`; the difference as deltas.
 
         New keys are ADDED, changed resourceVersions UPDATED, and keys that are gone DELETED
         with `final_state_unknown` (their last state was never seen). A key whose uid changed
         (deleted and recreated meanwhile) is a DELETED of the old object then an ADDED.
-        Unchanged objects keep their cached dict.
+        Unchanged objects keep their cached dict. `transformed` says the caller already passed
+        every object through `transform` (a lister does, page by page, so that a large list
+        never holds all the untransformed objects at once).
         """
         incoming: dict[ObjectKey, JSONObject] = {}
-        transform = self._transform
+        transform = None if transformed else self._transform
         for obj in objects:
             if transform is not None:
                 obj = transform(obj)

@@ -1,0 +1,301 @@
+"""Informer cold sync, cache memory and warm restart, against an API server in its own process.
+
+    python -m benchmarks.informer                 # 10k (3 repetitions) and 100k ConfigMaps (1)
+    python -m benchmarks.informer --sizes 10000   # one size
+    python -m benchmarks.informer --quick         # a fast smoke run with few objects
+
+For each size a fresh server process is loaded with N ConfigMaps of about 1 KB (created by
+server-side apply, so they carry managedFields as on a real cluster). Then every measurement
+starts a fresh client process (`benchmarks.informer_client`) that times a `SharedInformer` from
+start to `has_synced`:
+- cold sync with a paginated list (500 a page) and with a streaming list (objects/s = N / time);
+- the RSS the cache adds (RSS after the sync minus before, over N) and its ratio to the raw JSON
+  the server sends per object, without and with `drop_managed_fields` + `share_strings`;
+- warm restart: a first informer saves a file (or SQLite) checkpoint when it stops, a second one
+  in a new process starts from it; its time to `has_synced` against the faster cold sync (with
+  the transforms: against the faster cold sync with the same transforms).
+The table gives the median and the min/max over repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+from controllerkit.cache import drop_managed_fields
+from controllerkit.client import KubeClient, PatchType
+from controllerkit.meta import CONFIG_MAP, NAMESPACE
+
+from .informer_client import Result
+from .report import Figure, environment, table
+from .server_process import ServerProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_NAMESPACE = "informer-bench"
+FIELD_MANAGER = "informer-bench-loader"
+# Three values of ~150 characters: about 1 KB of ConfigMap JSON with its metadata.
+_FILLER = "abcdefghijklmnopqrstuvwxyz0123456789" * 5
+VALUE_LENGTH = 150
+RSS_GOAL = 2.0
+SPEED_UP_GOAL = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    sizes: tuple[int, ...]
+    # None: 3 repetitions up to 10k objects, 1 above (a 100k repetition takes minutes).
+    repeat: int | None
+    loaders: int
+
+    def repetitions(self, size: int) -> int:
+        if self.repeat is not None:
+            return self.repeat
+        return 3 if size <= 10_000 else 1
+
+
+def config_map(index: int) -> dict[str, object]:
+    """The index-th ConfigMap: three ~150-character values, two labels."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"settings-{index:06d}",
+            "namespace": BENCH_NAMESPACE,
+            "labels": {"app": "informer-bench", "shard": str(index % 16)},
+        },
+        "data": {
+            f"value-{k}.conf": f"{index:06d}-{k}:{_FILLER}"[:VALUE_LENGTH] for k in range(3)
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The server's objects as served: JSON bytes per object, with and without managedFields."""
+
+    objects: int
+    seconds: float
+    json_bytes: float
+    json_bytes_without_managed_fields: float
+
+
+async def load(url: str, size: int, loaders: int) -> Loaded:
+    """Create `size` ConfigMaps by server-side apply from `loaders` concurrent tasks."""
+    async with KubeClient.from_url(url) as client:
+        await client.create(NAMESPACE, {"metadata": {"name": BENCH_NAMESPACE}})
+        indexes = iter(range(size))
+
+        async def loader() -> None:
+            for index in indexes:  # shared: each index goes to one loader
+                await client.patch(CONFIG_MAP, f"settings-{index:06d}", config_map(index),
+                                   namespace=BENCH_NAMESPACE, patch_type=PatchType.APPLY,
+                                   field_manager=FIELD_MANAGER)
+
+        start = time.perf_counter()
+        async with asyncio.TaskGroup() as group:
+            for _ in range(loaders):
+                group.create_task(loader())
+        elapsed = time.perf_counter() - start
+    # The list body exactly as the server sends it, decoded here only to count and to size
+    # the objects without managedFields.
+    async with aiohttp.ClientSession() as session, session.get(
+        f"{url}{CONFIG_MAP.path(BENCH_NAMESPACE)}"
+    ) as response:
+        response.raise_for_status()
+        body = await response.read()
+    items = orjson.loads(body)["items"]
+    if len(items) != size:
+        raise RuntimeError(f"the server lists {len(items)} ConfigMaps, not {size}")
+    slim = sum(len(orjson.dumps(drop_managed_fields(item))) for item in items)
+    return Loaded(size, elapsed, len(body) / size, slim / size)
+
+
+async def informer_run(url: str, size: int, *options: str) -> Result:
+    """One `benchmarks.informer_client` process; its result, or RuntimeError with its stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.informer_client", "--url", url,
+        "--namespace", BENCH_NAMESPACE, "--expect", str(size), *options,
+        cwd=ROOT, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace").strip().splitlines()[-5:]
+        raise RuntimeError(f"informer client {' '.join(options)} exited with {proc.returncode}: "
+                           + " | ".join(tail))
+    values = orjson.loads(out.splitlines()[-1])
+    return Result(**{f.name: values[f.name] for f in fields(Result)})
+
+
+def new_figures() -> dict[str, Figure]:
+    since_start = "ms (start to has_synced)"
+    return {
+        "cold_paged": Figure("cold sync, paginated list", since_start),
+        "cold_streaming": Figure("cold sync, streaming list", since_start),
+        "rate_paged": Figure("objects/s, paginated list", "objects/s (received, decoded, cached)"),
+        "rate_streaming": Figure("objects/s, streaming list", "objects/s"),
+        "cpu": Figure("client CPU per object", "µs (paginated list, all threads)"),
+        "rss": Figure("RSS per cached object", "bytes (RSS after sync - before, / N)"),
+        "rss_ratio": Figure("RSS / raw JSON", f"x (goal <= {RSS_GOAL:g})"),
+        "heap": Figure("Python objects per cached object", "bytes (sys.getsizeof, shared once)"),
+        "cold_slim": Figure("cold sync, transforms",
+                            "ms (drop_managed_fields + share_strings; faster list kind)"),
+        "rss_slim": Figure("RSS per cached object, transforms", "bytes (paginated list)"),
+        "rss_slim_ratio": Figure("RSS / raw JSON, transforms",
+                                 f"x (to the JSON as served; goal <= {RSS_GOAL:g})"),
+        "heap_slim": Figure("Python objects per cached object, transforms", "bytes"),
+        "warm_file": Figure("warm restart, file checkpoint", since_start),
+        "warm_sqlite": Figure("warm restart, SQLite checkpoint", since_start),
+        "warm_file_slim": Figure("warm restart, file checkpoint, transforms", since_start),
+        "speed_up_file": Figure("warm speed-up, file",
+                                f"x (faster cold sync / warm; goal >= {SPEED_UP_GOAL:g})"),
+        "speed_up_sqlite": Figure("warm speed-up, SQLite", f"x (goal >= {SPEED_UP_GOAL:g})"),
+        "speed_up_file_slim": Figure("warm speed-up, file, transforms",
+                                     f"x (vs cold sync, transforms; goal >= {SPEED_UP_GOAL:g})"),
+    }
+
+
+async def warm_restart(url: str, size: int, store: str, path: Path, *options: str) -> Result:
+    """A first informer saves a checkpoint; the run of a second one started from it."""
+    checkpoint = ("--checkpoint", store, "--checkpoint-path", str(path), *options)
+    first = await informer_run(url, size, *checkpoint)
+    if first.warm_starts != 0:
+        raise RuntimeError(f"the {store} checkpoint existed before the first informer ran")
+    warm = await informer_run(url, size, *checkpoint)
+    if warm.warm_starts != 1 or warm.lists or warm.streaming_lists:
+        raise RuntimeError(f"the {store} restart was not warm: {warm}")
+    return warm
+
+
+async def cold_syncs(url: str, size: int, *options: str) -> tuple[Result, Result]:
+    """A cold start with a paginated list (its heap walked), then one with a streaming list."""
+    paged = await informer_run(url, size, "--list", "paged", "--heap", *options)
+    streaming = await informer_run(url, size, "--list", "streaming", *options)
+    if paged.lists != 1 or streaming.streaming_lists != 1:
+        raise RuntimeError(f"unexpected ways of listing: {paged}, {streaming}")
+    return paged, streaming
+
+
+async def repetition(url: str, loaded: Loaded, figures: dict[str, Figure]) -> None:
+    size = loaded.objects
+    paged, streaming = await cold_syncs(url, size)
+    slim_paged, slim_streaming = await cold_syncs(url, size, "--transforms")
+    figures["cold_paged"].add(paged.sync_seconds * 1000)
+    figures["cold_streaming"].add(streaming.sync_seconds * 1000)
+    figures["rate_paged"].add(size / paged.sync_seconds)
+    figures["rate_streaming"].add(size / streaming.sync_seconds)
+    figures["cpu"].add(paged.cpu_seconds / size * 1e6)
+    for suffix, run in (("", paged), ("_slim", slim_paged)):
+        per_object = (run.rss_after - run.rss_before) / size
+        figures[f"rss{suffix}"].add(per_object)
+        figures[f"rss{suffix}_ratio"].add(per_object / loaded.json_bytes)
+        figures[f"heap{suffix}"].add(run.heap_bytes / size)
+    cold = min(paged.sync_seconds, streaming.sync_seconds)
+    cold_slim = min(slim_paged.sync_seconds, slim_streaming.sync_seconds)
+    figures["cold_slim"].add(cold_slim * 1000)
+    with tempfile.TemporaryDirectory(prefix="informer-bench-") as directory:
+        for name, store, baseline, options in (
+            ("file", "file", cold, ()),
+            ("sqlite", "sqlite", cold, ()),
+            ("file_slim", "file", cold_slim, ("--transforms",)),
+        ):
+            path = Path(directory, f"{name}.db" if store == "sqlite" else name)
+            warm = await warm_restart(url, size, store, path, *options)
+            figures[f"warm_{name}"].add(warm.sync_seconds * 1000)
+            figures[f"speed_up_{name}"].add(baseline / warm.sync_seconds)
+
+
+async def measure_size(settings: Settings, size: int) -> None:
+    repeat = settings.repetitions(size)
+    async with ServerProcess() as server:
+        loaded = await load(server.url, size, settings.loaders)
+        figures = new_figures()
+        for index in range(repeat):
+            print(f"{size} objects: repetition {index + 1}/{repeat}", file=sys.stderr,
+                  flush=True)
+            await repetition(server.url, loaded, figures)
+    runs = "1 repetition" if repeat == 1 else f"{repeat} repetitions"
+    print()
+    print(f"{size:,} ConfigMaps, {loaded.json_bytes:,.0f} B of JSON each as served "
+          f"({loaded.json_bytes_without_managed_fields:,.0f} B without managedFields); "
+          f"loaded at {size / loaded.seconds:,.0f}/s by {settings.loaders} server-side apply "
+          f"clients; {runs}")
+    print(table(list(figures.values())), flush=True)
+
+
+def parse_args(argv: list[str] | None) -> Settings:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.informer",
+                                     description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 300 objects, once")
+    parser.add_argument("--sizes", help="comma-separated object counts (10000,100000)")
+    parser.add_argument("--repeat", type=int,
+                        help="repetitions per size (3 up to 10k objects, 1 above)")
+    parser.add_argument("--loaders", type=int, default=16,
+                        help="concurrent clients loading the server (16)")
+    args = parser.parse_args(argv)
+    try:
+        sizes = tuple(int(part) for part in args.sizes.split(",")) if args.sizes else None
+    except ValueError:
+        parser.error(f"--sizes must be comma-separated integers, not {args.sizes!r}")
+    if sizes is None:
+        sizes = (300,) if args.quick else (10_000, 100_000)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else None)
+    if min(sizes) < 1 or (repeat is not None and repeat < 1) or args.loaders < 1:
+        parser.error("counts must be positive")
+    return Settings(sizes=sizes, repeat=repeat, loaders=args.loaders)
+
+
+async def run(settings: Settings) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    # SIGTERM unwinds like Ctrl-C, so the server and client processes are stopped on the way.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    for size in settings.sizes:
+        await measure_size(settings, size)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    """The errors inside (possibly nested) exception groups, deduplicated by message."""
+    if not isinstance(error, BaseExceptionGroup):
+        return [error]
+    found: dict[str, BaseException] = {}
+    for inner in error.exceptions:
+        for leaf in _leaves(inner):
+            found.setdefault(f"{type(leaf).__name__}: {leaf}", leaf)
+    return list(found.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_args(argv)
+    print("controllerkit informer benchmark")
+    print(environment())
+    print("each figure from a fresh client process against one server process per size; "
+          "median, min and max over repetitions", flush=True)
+    try:
+        asyncio.run(run(settings))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("benchmark interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        for error in _leaves(exc):
+            print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

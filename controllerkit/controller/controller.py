@@ -1,0 +1,349 @@
+"""`Controller`: workers that take requests from a rate-limited work queue and reconcile them.
+
+```python
+controller = Controller("widgets", reconciler, max_concurrent_reconciles=4)
+informer.add_handler(EnqueueHandler(informer, controller, own_object=True))
+async with controller:          # waits for its informers' caches, then runs the workers
+    ...
+```
+
+Usually built by `ControllerBuilder`, which wires the informers and handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from ..cache import HandlerRegistration, SharedInformer
+from ..clock import SYSTEM_CLOCK, Clock
+from ..reconcile import Reconciler, Request, Result, TerminalError
+from ..workqueue import (
+    NORMAL_PRIORITY,
+    QueueShutDown,
+    RateLimiter,
+    RateLimitingQueue,
+    WorkqueueMetrics,
+)
+from .handlers import EnqueueHandler
+
+__all__ = ["DEFAULT_MAX_RETRIES", "Controller", "ControllerStats", "QuarantinedItem"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_RETRIES = 15
+"""Retries before a failing key is quarantined: with the default backoff (5 ms doubling), the
+last one comes about 2.7 minutes after the first failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedItem:
+    """A key parked after `failures` failed reconciles in a row; `last_error` says why.
+
+    `since` is the controller clock's `monotonic()` when it was parked.
+    """
+
+    request: Request
+    failures: int
+    last_error: str
+    since: float
+
+
+@dataclass
+class ControllerStats:
+    """Counters of one controller, for metrics and tests.
+
+    `results` counts finished reconciles by outcome: `success`, `requeue_after`, `error`
+    (retried), `terminal_error` and `quarantined` (the failure that parked the key). A
+    timed-out reconcile counts as `error`.
+    """
+
+    results: Counter[str] = field(default_factory=Counter)
+    active_workers: int = 0
+    reconcile_seconds: float = 0.0
+
+    @property
+    def reconciles(self) -> int:
+        """How many reconciles finished, whatever the outcome."""
+        return sum(self.results.values())
+
+    @property
+    def errors(self) -> int:
+        """Reconciles that raised (including terminal and quarantining failures)."""
+        return (self.results["error"] + self.results["terminal_error"]
+                + self.results["quarantined"])
+
+
+class Controller:
+    """Reconciles requests from its work queue with `max_concurrent_reconciles` workers.
+
+    Guarantees:
+
+    - A request is never reconciled by two workers at once; requests enqueued while it is
+      being reconciled are coalesced into one more reconcile after it.
+    - A reconciler that raises (or exceeds `reconcile_timeout`) never stops a worker: the
+      error is logged with the key and counted, and the key is retried with per-key backoff
+      from the rate limiter. A success forgets the key's backoff.
+    - `TerminalError`: logged and counted, not retried; the next enqueue reconciles it again.
+    - `Result(requeue_after=d)`: reconciled again after `d` on the controller's clock (or
+      sooner, if enqueued meanwhile).
+    - After `max_retries` retries have failed as well, the key is quarantined: not retried,
+      listed by `quarantined()`, and enqueues that are not changes of its own object are
+      ignored. A change of the object (`enqueue(..., object_changed=True)`) or `requeue()`
+      gives it a fresh start with a fresh backoff.
+    - Graceful stop (`stop()`, leaving `async with`): no new reconcile starts, queued keys are
+      dropped, in-flight reconciles finish. Cancelling `run()` instead cancels them.
+
+    Not guaranteed: an order between keys, or that every enqueue gets its own reconcile.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        reconciler: Reconciler,
+        *,
+        max_concurrent_reconciles: int = 1,
+        rate_limiter: RateLimiter[Request] | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        reconcile_timeout: float | None = None,
+        cache_sync_timeout: float | None = 120.0,
+        clock: Clock = SYSTEM_CLOCK,
+        queue_metrics: WorkqueueMetrics | None = None,
+        on_quarantine: Callable[[QuarantinedItem], None] | None = None,
+    ) -> None:
+        """`reconcile_timeout` bounds one reconcile (real seconds; `None`: unbounded).
+
+        `cache_sync_timeout` bounds the wait for the informers' caches before the workers
+        start (`CacheSyncTimeout` names the informer). `on_quarantine` is called (on the event
+        loop, must not block) whenever a key is parked, to record an Event or a metric.
+        """
+        if max_concurrent_reconciles < 1:
+            raise ValueError(f"max_concurrent_reconciles must be at least 1, "
+                             f"not {max_concurrent_reconciles}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must not be negative, not {max_retries}")
+        if reconcile_timeout is not None and reconcile_timeout <= 0:
+            raise ValueError(f"reconcile_timeout must be positive, not {reconcile_timeout}")
+        self.name = name
+        self.reconciler = reconciler
+        self.max_concurrent_reconciles = max_concurrent_reconciles
+        self.max_retries = max_retries
+        self.reconcile_timeout = reconcile_timeout
+        self.cache_sync_timeout = cache_sync_timeout
+        self.on_quarantine = on_quarantine
+        self.stats = ControllerStats()
+        self.queue: RateLimitingQueue[Request] = RateLimitingQueue(
+            rate_limiter, name=name, clock=clock, metrics=queue_metrics)
+        self._clock = clock
+        self._quarantine: dict[Request, QuarantinedItem] = {}
+        self._informers: list[SharedInformer] = []
+        self._registrations: list[HandlerRegistration] = []
+        self._reconcile_ids = itertools.count(1)
+        self._started = False
+        self._stop_requested = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"Controller({self.name!r})"
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def watch(self, informer: SharedInformer, handler: EnqueueHandler) -> None:
+        """Feed `handler`'s requests from `informer`; the workers wait for its cache to sync.
+
+        Objects already cached (the informer has synced) are enqueued at once, at low
+        priority, as unchanged state.
+        """
+        handler.replaying = True
+        try:
+            self._registrations.append(informer.add_handler(handler))
+        finally:
+            handler.replaying = False
+        if informer not in self._informers:
+            self._informers.append(informer)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def enqueue(
+        self, request: Request, *, priority: int = NORMAL_PRIORITY, object_changed: bool = False
+    ) -> None:
+        """Ask for a reconcile of `request`; ignored after stop.
+
+        A quarantined request is released (fresh backoff) only if `object_changed`.
+        """
+        if request in self._quarantine:
+            if not object_changed:
+                return
+            del self._quarantine[request]
+            self.queue.forget(request)
+            logger.info("%s: %s changed; leaving quarantine", self.name, request)
+        self.queue.add(request, priority)
+
+    def quarantined(self) -> list[QuarantinedItem]:
+        """The parked keys, oldest first."""
+        return sorted(self._quarantine.values(), key=lambda item: item.since)
+
+    def requeue(self, request: Request) -> bool:
+        """Release a quarantined key for a fresh start now; False if it was not quarantined."""
+        if self._quarantine.pop(request, None) is None:
+            return False
+        self.queue.forget(request)
+        self.queue.add(request)
+        logger.info("%s: %s released from quarantine on request", self.name, request)
+        return True
+
+    # -- reconciling -------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            try:
+                request = await self.queue.get()
+            except QueueShutDown:
+                return
+            try:
+                await self._reconcile(request)
+            finally:
+                self.queue.done(request)
+
+    async def _reconcile(self, request: Request) -> None:
+        reconcile_id = next(self._reconcile_ids)
+        context = {"controller": self.name, "request": str(request),
+                   "reconcile_id": reconcile_id}
+        started = self._clock.monotonic()
+        self.stats.active_workers += 1
+        try:
+            async with asyncio.timeout(self.reconcile_timeout):
+                result = await self.reconciler.reconcile(request)
+            if not isinstance(result, Result):
+                raise TypeError(f"reconcile returned {result!r}, not a Result")
+        except TerminalError as error:
+            self.stats.results["terminal_error"] += 1
+            self.queue.forget(request)
+            logger.error("%s: reconcile of %s failed terminally, not retrying: %s",
+                         self.name, request, error, extra=context)
+        except Exception as error:
+            self._failed(request, error, context)
+        else:
+            self.queue.forget(request)
+            delay = result.delay
+            if delay is not None:
+                self.stats.results["requeue_after"] += 1
+                self.queue.add_after(request, delay)
+            else:
+                self.stats.results["success"] += 1
+        finally:
+            self.stats.active_workers -= 1
+            self.stats.reconcile_seconds += self._clock.monotonic() - started
+
+    def _failed(self, request: Request, error: Exception, context: dict[str, object]) -> None:
+        if isinstance(error, TimeoutError) and self.reconcile_timeout is not None:
+            description = f"timed out after {self.reconcile_timeout} s"
+        else:
+            description = f"{type(error).__name__}: {error}"
+        retries = self.queue.num_requeues(request)
+        if retries < self.max_retries:
+            self.stats.results["error"] += 1
+            logger.error("%s: reconcile of %s failed (retry %d of %d): %s", self.name, request,
+                         retries + 1, self.max_retries, description, exc_info=error,
+                         extra=context)
+            self.queue.add_rate_limited(request)
+            return
+        self.stats.results["quarantined"] += 1
+        self.queue.forget(request)
+        item = QuarantinedItem(request, retries + 1, description, self._clock.monotonic())
+        self._quarantine[request] = item
+        logger.error("%s: %s quarantined after %d failed reconciles; it restarts when it "
+                     "changes or is requeued: %s", self.name, request, item.failures,
+                     description, exc_info=error, extra=context)
+        if self.on_quarantine is not None:
+            try:
+                self.on_quarantine(item)
+            except Exception:
+                logger.exception("%s: on_quarantine failed for %s", self.name, request)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Wait for the informers' caches, then reconcile until `stop()` (or cancellation).
+
+        Owns its worker tasks; they have ended when this returns. Runs once: a stopped
+        controller cannot be started again. Raises `CacheSyncTimeout` if a cache does not sync
+        within `cache_sync_timeout`.
+        """
+        if self._started:
+            raise RuntimeError(f"{self!r} runs once")
+        self._started = True
+        try:
+            if await self._caches_synced():
+                async with asyncio.TaskGroup() as workers:
+                    for number in range(self.max_concurrent_reconciles):
+                        workers.create_task(self._work(), name=f"{self.name} worker {number}")
+        finally:
+            self.queue.shutdown()
+            for registration in self._registrations:
+                registration.remove()
+            self._stopped.set()
+
+    async def _caches_synced(self) -> bool:
+        """True once every informer synced; False if stop was asked first."""
+        async def all_synced() -> None:
+            for informer in self._informers:
+                await informer.wait_for_sync(self.cache_sync_timeout)
+
+        syncing = asyncio.ensure_future(all_synced())
+        stopping = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (syncing, stopping):
+                task.cancel()
+            await asyncio.wait({syncing, stopping})
+        if syncing.cancelled():
+            return False
+        syncing.result()  # raises CacheSyncTimeout
+        return not self._stop_requested.is_set()
+
+    async def stop(self) -> None:
+        """Stop gracefully: start nothing new, let in-flight reconciles finish, end `run()`.
+
+        No-op if the controller never started.
+        """
+        if not self._started:
+            return
+        self._stop_requested.set()
+        await self.queue.shutdown_with_drain()
+        await self._stopped.wait()
+
+    async def __aenter__(self) -> Controller:
+        """Start `run()` in a task this context owns; leaving the block stops gracefully."""
+        if self._task is not None:
+            raise RuntimeError(f"{self!r} is already started")
+        self._task = asyncio.get_running_loop().create_task(self.run(), name=repr(self))
+        await asyncio.sleep(0)  # let run() begin, so stop() always finds it started
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await self.stop()
+        finally:
+            if not task.done():
+                task.cancel()
+            await asyncio.wait({task})
+        if not task.cancelled():
+            error = task.exception()
+            if error is not None:
+                raise error
