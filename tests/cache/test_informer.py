@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 import pytest
@@ -286,3 +287,26 @@ async def test_a_stopped_informer_resumes_where_it_stopped(
     assert recorder.summary() == [("add", ("default", "while-stopped"))]
     assert server.engine.requests.count("list", "configmaps") == 0
     assert all("sendInitialEvents" not in r.query for r in server.engine.requests.records)
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["streaming-list", "paginated-list"])
+async def test_transform_runs_once_per_object_received(
+    server: EmbeddedApiServer, kube: KubeClient, streaming: bool
+) -> None:
+    for index in range(7):
+        await kube.create(CONFIG_MAP, config_map(f"c{index}"), namespace="default")
+    seen: list[str] = []
+
+    def counting(obj: JSONObject) -> JSONObject:
+        seen.append(obj["metadata"]["name"])
+        return obj
+
+    options = dataclasses.replace(FAST, streaming_list=streaming, page_size=3)
+    informer = SharedInformer(kube, CONFIG_MAP, namespace="default", transform=counting,
+                              options=options)
+    async with informer:
+        await informer.wait_for_sync(timeout=10)
+        assert sorted(seen) == [f"c{index}" for index in range(7)]
+        await kube.create(CONFIG_MAP, config_map("live"), namespace="default")
+        await caught_up(informer, server)
+    assert sorted(seen) == sorted([f"c{index}" for index in range(7)] + ["live"])
