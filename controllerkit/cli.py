@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
+import inspect
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,6 +16,11 @@ from pathlib import Path
 
 from .apiserver import ApiServerOptions, EmbeddedApiServer
 from .apiserver.persistence import PersistenceError
+from .cache import CacheSyncTimeout
+from .client import KubeClient
+from .client.config import ConfigError
+from .logs import configure_logging
+from .manager import Manager
 
 
 def _apiserver_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,11 +83,120 @@ async def serve(options: ApiServerOptions) -> None:
         await stop.wait()
 
 
+def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a controller manager",
+        description="Import MODULE:ATTR (a Manager, or a function, sync or async, that builds "
+        "one from a client) and run it until SIGTERM or SIGINT, then stop gracefully.",
+    )
+    p.add_argument("target", metavar="MODULE:ATTR",
+                   help="where the Manager or its factory is, e.g. myapp.controllers:build")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--kubeconfig", type=Path,
+                        help="kubeconfig to connect with (default: $KUBECONFIG or "
+                        "~/.kube/config); also exported as $KUBECONFIG before the import")
+    source.add_argument("--embedded", action="store_true",
+                        help="start the embedded API server in this process and connect to it")
+    p.add_argument("--namespace",
+                   help="watch only this namespace (passed to a factory as namespace=NS)")
+    p.add_argument("--metrics-bind-address",
+                   help="host:port for /metrics; 0 picks a free port, empty turns it off "
+                   "(default: the manager's)")
+    p.add_argument("--health-probe-bind-address",
+                   help="host:port for /healthz, /readyz and the quarantine endpoints; 0 "
+                   "picks a free port, empty turns it off (default: the manager's)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="log line format (%(default)s)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+
+
+class LaunchError(Exception):
+    """MODULE:ATTR does not name something that gives a Manager."""
+
+
+def import_target(target: str) -> object:
+    """The object named by `MODULE:ATTR` (ATTR may be dotted); the working directory is on
+    the import path, as for `python -m`."""
+    module_name, separator, attribute = target.partition(":")
+    if not separator or not module_name or not attribute:
+        raise LaunchError(f"{target!r} is not MODULE:ATTR")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        found: object = importlib.import_module(module_name)
+    except ImportError as error:
+        raise LaunchError(f"cannot import {module_name}: {error}") from error
+    for part in attribute.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise LaunchError(f"{module_name} has no attribute {attribute}") from None
+    return found
+
+
+async def load_manager(
+    target: str, kubeconfig: Path | None, namespace: str | None,
+    resources: contextlib.AsyncExitStack,
+) -> Manager:
+    """Import `target` and get the Manager: as is, or from its factory given an open client.
+
+    The manager's client (if a `KubeClient`) is opened and closed with `resources`.
+    """
+    if kubeconfig is not None:
+        # A Manager built at import time reads its kubeconfig from the environment.
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+    found = import_target(target)
+    if isinstance(found, Manager):
+        if namespace is not None and found.namespace != namespace:
+            raise LaunchError(f"{target} is a Manager for namespace {found.namespace!r}; "
+                              f"--namespace needs a factory function")
+        if isinstance(found.client, KubeClient):
+            await resources.enter_async_context(found.client)
+        return found
+    if not callable(found):
+        raise LaunchError(f"{target} is a {type(found).__name__}, not a Manager or a "
+                          f"function that builds one")
+    client = await resources.enter_async_context(KubeClient.from_kubeconfig(kubeconfig))
+    built = found(client, namespace=namespace) if namespace is not None else found(client)
+    if inspect.isawaitable(built):
+        built = await built
+    if not isinstance(built, Manager):
+        raise LaunchError(f"{target} returned a {type(built).__name__}, not a Manager")
+    return built
+
+
+async def run_manager(args: argparse.Namespace) -> None:
+    """Load and run the manager of `controllerkit run` until a signal stops it."""
+    async with contextlib.AsyncExitStack() as stack:
+        kubeconfig: Path | None = args.kubeconfig
+        if args.embedded:
+            server = await stack.enter_async_context(EmbeddedApiServer(port=0))
+            kubeconfig = server.kubeconfig_path
+            logging.getLogger(__name__).info("embedded API server on %s, kubeconfig %s",
+                                             server.url, kubeconfig)
+        manager = await load_manager(args.target, kubeconfig, args.namespace, stack)
+        if args.metrics_bind_address is not None:
+            manager.metrics_bind_address = args.metrics_bind_address
+        if args.health_probe_bind_address is not None:
+            manager.health_probe_bind_address = args.health_probe_bind_address
+        await manager.run_until_signalled()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="controllerkit")
     sub = parser.add_subparsers(dest="command", required=True)
     _apiserver_parser(sub)
+    _run_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "run":
+        configure_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO)
+        try:
+            asyncio.run(run_manager(args))
+        except (LaunchError, ConfigError, CacheSyncTimeout, OSError, ValueError) as exc:
+            print(f"controllerkit run: {exc}", file=sys.stderr)
+            return 1
+        return 0
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

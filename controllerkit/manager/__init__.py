@@ -1,0 +1,30 @@
+"""The manager: one process's informers, controllers, probes, metrics and quarantine
+endpoints, with a graceful stop.
+
+- `Manager`: `controller_builder()`, `add(controller)`, `run()`, `run_until_signalled()`,
+  `stop()`.
+- `ControllerMetrics`: the `controller_runtime_*` families.
+- `Endpoints`: the HTTP routes (`/healthz`, `/readyz`, `/metrics`, quarantine).
+"""
+
+from .endpoints import CLUSTER_SCOPE, BindAddress, Endpoints, parse_bind_address
+from .manager import (
+    DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
+    DEFAULT_METRICS_BIND_ADDRESS,
+    QUARANTINE_EVENT_REASON,
+    Manager,
+)
+from .metrics import RECONCILE_RESULTS, ControllerMetrics
+
+__all__ = [
+    "CLUSTER_SCOPE",
+    "DEFAULT_HEALTH_PROBE_BIND_ADDRESS",
+    "DEFAULT_METRICS_BIND_ADDRESS",
+    "QUARANTINE_EVENT_REASON",
+    "RECONCILE_RESULTS",
+    "BindAddress",
+    "ControllerMetrics",
+    "Endpoints",
+    "Manager",
+    "parse_bind_address",
+]

@@ -1,0 +1,52 @@
+"""`ManagedControllerBuilder`: the `ControllerBuilder` that `Manager.controller_builder()`
+returns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..controller import Controller, ControllerBuilder, RequestMapper
+from ..meta import ResourceKind
+from ..reconcile import Reconciler
+
+if TYPE_CHECKING:
+    from .manager import Manager
+
+__all__ = ["ManagedControllerBuilder"]
+
+
+class ManagedControllerBuilder(ControllerBuilder):
+    """A `ControllerBuilder` whose watches default to the manager's namespace and whose
+    `build()` adds the controller to the manager."""
+
+    def __init__(self, manager: Manager) -> None:
+        super().__init__(manager.informers)
+        self._manager = manager
+
+    def _scoped(self, kind: ResourceKind, namespace: str | None) -> str | None:
+        if namespace is None and kind.namespaced:
+            return self._manager.namespace
+        return namespace
+
+    def for_(self, kind: ResourceKind, *, namespace: str | None = None,
+             **options: Any) -> ControllerBuilder:
+        return super().for_(kind, namespace=self._scoped(kind, namespace), **options)
+
+    def owns(self, kind: ResourceKind, *, namespace: str | None = None,
+             **options: Any) -> ControllerBuilder:
+        return super().owns(kind, namespace=self._scoped(kind, namespace), **options)
+
+    def watches(self, kind: ResourceKind, map_fn: RequestMapper, *, namespace: str | None = None,
+                **options: Any) -> ControllerBuilder:
+        return super().watches(kind, map_fn, namespace=self._scoped(kind, namespace),
+                               **options)
+
+    def build(self, reconciler: Reconciler) -> Controller:
+        # Checked before building: a duplicate would fail later, with its handlers wired.
+        name = self._name or self.primary_kind.group_resource
+        if name in self._manager.controllers:
+            raise ValueError(f"a controller named {name!r} was already added; name it with "
+                             f".named(...)")
+        controller = super().build(reconciler)
+        self._manager.add(controller, kind=self.primary_kind)
+        return controller

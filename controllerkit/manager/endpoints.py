@@ -1,0 +1,128 @@
+"""The manager's HTTP endpoints: probes, Prometheus metrics and the quarantine.
+
+| Method and path | Answer |
+| --- | --- |
+| `GET /healthz` | 200 `ok` while the manager runs |
+| `GET /readyz` | 200 `ok` once every cache has synced, 503 before (and while stopping) |
+| `GET /metrics` | the manager's registry in Prometheus text format |
+| `GET /controllers/{controller}/quarantine` | JSON list of the quarantined keys |
+| `POST /controllers/{controller}/quarantine/{namespace}/{name}/requeue` | release one key |
+
+Cluster-scoped objects use `_` as `{namespace}`. The probes and the quarantine are served on
+the health-probe address, `/metrics` on the metrics address; when both addresses are the
+same, one server answers all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from ..clock import Clock
+from ..controller import Controller
+from ..reconcile import Request
+
+__all__ = ["CLUSTER_SCOPE", "BindAddress", "Endpoints", "parse_bind_address"]
+
+CLUSTER_SCOPE = "_"
+"""The `{namespace}` path segment that names a cluster-scoped object."""
+
+
+@dataclass(frozen=True, slots=True)
+class BindAddress:
+    """Where a server listens; port 0 picks a free port."""
+
+    host: str
+    port: int
+
+
+def parse_bind_address(value: str) -> BindAddress | None:
+    """Parse `host:port`, `:port` (all interfaces), or `0` (loopback, a free port); `""` is off.
+
+    Raises `ValueError` naming the value when it is none of these.
+    """
+    if value == "":
+        return None
+    if value == "0":
+        return BindAddress("127.0.0.1", 0)
+    host, separator, port = value.rpartition(":")
+    if not separator or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"bind address {value!r} is not host:port, :port, 0 or empty")
+    return BindAddress(host.strip("[]") or "0.0.0.0", int(port))
+
+
+class Endpoints:
+    """Builds the aiohttp routes over a manager's state; the manager runs the servers."""
+
+    def __init__(
+        self,
+        *,
+        registry: CollectorRegistry,
+        controllers: Mapping[str, Controller],
+        ready: Callable[[], bool],
+        clock: Clock,
+    ) -> None:
+        self._registry = registry
+        self._controllers = controllers
+        self._ready = ready
+        self._clock = clock
+
+    def metrics_routes(self) -> list[web.RouteDef]:
+        return [web.get("/metrics", self._metrics)]
+
+    def probe_routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/healthz", self._healthz),
+            web.get("/readyz", self._readyz),
+            web.get("/controllers/{controller}/quarantine", self._quarantine),
+            web.post("/controllers/{controller}/quarantine/{namespace}/{name}/requeue",
+                     self._requeue),
+        ]
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        if self._ready():
+            return web.Response(text="ok")
+        return web.Response(status=503, text="not ready: caches not synced, or stopping")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = generate_latest(self._registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def _controller(self, request: web.Request) -> Controller:
+        name = request.match_info["controller"]
+        controller = self._controllers.get(name)
+        if controller is None:
+            raise web.HTTPNotFound(
+                text=f"no controller named {name!r}; controllers: "
+                f"{', '.join(sorted(self._controllers)) or 'none'}")
+        return controller
+
+    async def _quarantine(self, request: web.Request) -> web.Response:
+        controller = self._controller(request)
+        now = self._clock.monotonic()
+        return web.json_response([
+            {
+                "namespace": item.request.namespace,
+                "name": item.request.name,
+                "failures": item.failures,
+                "lastError": item.last_error,
+                "quarantinedSeconds": round(now - item.since, 3),
+            }
+            for item in controller.quarantined()
+        ])
+
+    async def _requeue(self, request: web.Request) -> web.Response:
+        controller = self._controller(request)
+        namespace = request.match_info["namespace"]
+        key = Request("" if namespace == CLUSTER_SCOPE else namespace,
+                      request.match_info["name"])
+        if not controller.requeue(key):
+            raise web.HTTPNotFound(text=f"{key} is not quarantined by {controller.name}")
+        return web.json_response({"requeued": {"namespace": key.namespace,
+                                               "name": key.name}})

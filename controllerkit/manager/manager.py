@@ -1,0 +1,382 @@
+"""`Manager`: runs a process's informers, controllers and HTTP endpoints as one unit.
+
+```python
+manager = Manager(client, namespace="default", metrics_bind_address="0")
+(manager.controller_builder()
+    .for_(CONFIG_MAP)
+    .build(MyReconciler(...)))
+await manager.run_until_signalled()      # SIGTERM or SIGINT: graceful stop, then return
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ..cache import CacheSyncTimeout, InformerFactory
+from ..client.protocol import Client
+from ..clock import SYSTEM_CLOCK, Clock
+from ..controller import Controller, ControllerBuilder, QuarantinedItem
+from ..errors import Forbidden, NotFound
+from ..events import EventRecorder
+from ..meta import ResourceKind
+from ..workqueue import WorkqueueMetrics
+from .builder import ManagedControllerBuilder
+from .endpoints import BindAddress, Endpoints, parse_bind_address
+from .metrics import ControllerMetrics
+
+__all__ = [
+    "DEFAULT_HEALTH_PROBE_BIND_ADDRESS",
+    "DEFAULT_METRICS_BIND_ADDRESS",
+    "QUARANTINE_EVENT_REASON",
+    "Manager",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_METRICS_BIND_ADDRESS = "127.0.0.1:8080"
+DEFAULT_HEALTH_PROBE_BIND_ADDRESS = "127.0.0.1:8081"
+QUARANTINE_EVENT_REASON = "ReconcileQuarantined"
+
+
+class Manager:
+    """Owns the informers, the controllers and the HTTP servers of one controller process.
+
+    `run()`, in order: starts the HTTP servers and the informers; waits until every cache
+    has synced (`CacheSyncTimeout` naming the kind, scope and last list error after
+    `cache_sync_timeout` seconds: a kind that is not installed or not allowed to be listed
+    fails here instead of hanging); marks itself ready; runs every controller until `stop()`
+    is called or `run()` is cancelled; then stops gracefully: `/readyz` turns 503, no new
+    reconcile starts, queued keys are dropped, in-flight reconciles get
+    `graceful_shutdown_timeout` seconds to finish (then they are cancelled), and the
+    informers, Event recorder and servers are closed before `run()` returns (or re-raises
+    the cancellation). A controller that fails ends the run with its error, after the same
+    graceful stop of the others.
+
+    Signal handlers are installed only by `run_until_signalled()`. `namespace` is the
+    default scope of the watches of `controller_builder()` (cluster-scoped kinds ignore it).
+    The bind addresses (`host:port`, `:port`, `0` for a free loopback port, `""` for off) may
+    be changed until `run()`; `metrics_url` and `health_probe_url` say where the servers
+    listen once they do. Metrics live in the manager's own `registry`.
+
+    Not guaranteed: that a reconcile cancelled after the grace period left its object
+    consistent (reconcilers must be idempotent), or an order in which controllers start.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        namespace: str | None = None,
+        metrics_bind_address: str = DEFAULT_METRICS_BIND_ADDRESS,
+        health_probe_bind_address: str = DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
+        cache_sync_timeout: float = 120.0,
+        graceful_shutdown_timeout: float = 30.0,
+        informers: InformerFactory | None = None,
+        event_recorder: EventRecorder | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        """`informers` defaults to a plain `InformerFactory(client)`; `event_recorder` to an
+        `EventRecorder(client, component="controllerkit-manager")` the manager closes."""
+        parse_bind_address(metrics_bind_address)
+        parse_bind_address(health_probe_bind_address)
+        if cache_sync_timeout <= 0 or graceful_shutdown_timeout < 0:
+            raise ValueError(f"timeouts must be positive, not cache_sync_timeout="
+                             f"{cache_sync_timeout}, graceful_shutdown_timeout="
+                             f"{graceful_shutdown_timeout}")
+        self.client = client
+        self.namespace = namespace or None
+        self.metrics_bind_address = metrics_bind_address
+        self.health_probe_bind_address = health_probe_bind_address
+        self.cache_sync_timeout = cache_sync_timeout
+        self.graceful_shutdown_timeout = graceful_shutdown_timeout
+        self.informers = informers if informers is not None else InformerFactory(client)
+        self._owns_recorder = event_recorder is None
+        self.event_recorder = (event_recorder if event_recorder is not None
+                               else EventRecorder(client, component="controllerkit-manager"))
+        self.registry = CollectorRegistry()
+        self.workqueue_metrics = WorkqueueMetrics(self.registry)
+        self.controller_metrics = ControllerMetrics(self.registry, clock)
+        self.metrics_url: str | None = None
+        self.health_probe_url: str | None = None
+        self._clock = clock
+        self._controllers: dict[str, Controller] = {}
+        self._kinds: dict[str, ResourceKind] = {}
+        self._synced = False
+        self._started = False
+        self._stop_requested = asyncio.Event()
+        self._controller_tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self._signals = 0
+
+    # -- controllers -------------------------------------------------------------------------
+
+    def controller_builder(self) -> ControllerBuilder:
+        """A builder over the manager's informers whose `build()` adds the controller here.
+
+        Its controllers record work-queue metrics in the manager's registry, and its watches
+        default to the manager's namespace.
+        """
+        return ManagedControllerBuilder(self).with_options(
+            queue_metrics=self.workqueue_metrics)
+
+    def add(self, controller: Controller, *, kind: ResourceKind | None = None) -> None:
+        """Run `controller` with the manager; `kind` (its primary kind) lets the manager
+        record a Kubernetes Event on an object whose key is quarantined.
+
+        Names must be unique; controllers are added before `run()`. Reconcile metrics are
+        exported for every controller; work-queue metrics only if it was built with
+        `queue_metrics=manager.workqueue_metrics` (as `controller_builder()` does).
+        """
+        if self._started:
+            raise RuntimeError(f"add {controller!r} before the manager runs")
+        if controller.name in self._controllers:
+            raise ValueError(f"a controller named {controller.name!r} was already added")
+        self._controllers[controller.name] = controller
+        if kind is not None:
+            self._kinds[controller.name] = kind
+        self.controller_metrics.track(controller, kind)
+        previous = controller.on_quarantine
+
+        def quarantined(item: QuarantinedItem) -> None:
+            if previous is not None:
+                previous(item)
+            self._record_quarantine(controller, item)
+
+        controller.on_quarantine = quarantined
+
+    @property
+    def controllers(self) -> dict[str, Controller]:
+        """The controllers added, by name (a copy)."""
+        return dict(self._controllers)
+
+    @property
+    def ready(self) -> bool:
+        """True from the moment every cache synced until the graceful stop begins."""
+        return self._synced
+
+    # -- quarantine Events -------------------------------------------------------------------
+
+    def _record_quarantine(self, controller: Controller, item: QuarantinedItem) -> None:
+        kind = self._kinds.get(controller.name)
+        if kind is None or not self._started:
+            return
+        self._spawn(self._quarantine_event(controller, kind, item))
+
+    async def _quarantine_event(
+        self, controller: Controller, kind: ResourceKind, item: QuarantinedItem
+    ) -> None:
+        # The Event needs the object's uid to show up in `kubectl describe`: read it.
+        request = item.request
+        try:
+            obj = await self.client.get(kind, request.name,
+                                        namespace=request.namespace or None)
+        except NotFound:
+            return  # deleted meanwhile: its key leaves the quarantine on the delete event
+        except Exception as error:
+            logger.warning("%s: no Event for quarantined %s: reading it failed: %s",
+                           controller.name, request, error)
+            return
+        self.event_recorder.event(
+            obj, "Warning", QUARANTINE_EVENT_REASON,
+            f"controller {controller.name} stopped retrying after {item.failures} failed "
+            f"reconciles; it retries when the object changes or is requeued. Last error: "
+            f"{item.last_error}")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask `run()` to stop gracefully (see the class); returns at once. Idempotent."""
+        self._stop_requested.set()
+
+    async def run_until_signalled(self) -> None:
+        """`run()` with SIGTERM and SIGINT handlers: the first signal stops gracefully, a
+        second one cancels the reconciles still running. The handlers are removed after."""
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT)
+        for signum in signals:
+            loop.add_signal_handler(signum, self._signalled, signum)
+        try:
+            await self.run()
+        finally:
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+
+    def _signalled(self, signum: int) -> None:
+        self._signals += 1
+        name = signal.Signals(signum).name
+        if self._signals == 1:
+            logger.info("%s: stopping gracefully (grace period %s s)", name,
+                        self.graceful_shutdown_timeout)
+            self.stop()
+        else:
+            logger.warning("%s again: cancelling the reconciles still running", name)
+            for task in self._controller_tasks:
+                task.cancel()
+
+    async def run(self) -> None:
+        """Run until `stop()` or cancellation, then stop gracefully (see the class).
+
+        Runs once. Raises `CacheSyncTimeout` when a cache does not sync in time, `OSError`
+        when a server cannot bind, or the error of a controller that failed.
+        """
+        if self._started:
+            raise RuntimeError("a manager runs once")
+        self._started = True
+        runners = await self._start_servers()
+        try:
+            await self.informers.__aenter__()
+            try:
+                await self._run_controllers()
+            finally:
+                self._synced = False
+                await self._finish_background()
+                # Exit without the error: a TaskGroup would wrap it in an ExceptionGroup.
+                await self.informers.__aexit__(None, None, None)
+        finally:
+            self._synced = False
+            for runner in runners:
+                await runner.cleanup()
+
+    async def _run_controllers(self) -> None:
+        if not await self._caches_synced():
+            return
+        self._synced = True
+        logger.info("caches synced; starting %d controller(s): %s", len(self._controllers),
+                    ", ".join(self._controllers) or "none")
+        loop = asyncio.get_running_loop()
+        self._controller_tasks = [
+            loop.create_task(controller.run(), name=repr(controller))
+            for controller in self._controllers.values()]
+        stopping = loop.create_task(self._stop_requested.wait())
+        try:
+            await asyncio.wait({stopping, *self._controller_tasks},
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            await self._stop_controllers()
+        for task in self._controller_tasks:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def _caches_synced(self) -> bool:
+        """True once every informer synced; False if stop was asked first."""
+        syncing = asyncio.ensure_future(self.informers.wait_for_sync(self.cache_sync_timeout))
+        stopping = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (syncing, stopping):
+                task.cancel()
+            await asyncio.wait({syncing, stopping})
+        if syncing.cancelled():
+            return False
+        try:
+            syncing.result()
+        except CacheSyncTimeout as error:
+            # Re-raised with the configured timeout: the shared deadline leaves a remainder.
+            logger.error("%s: cache not synced after %s s; %s", error.what,
+                         self.cache_sync_timeout, _sync_hint(error.last_error))
+            raise CacheSyncTimeout(error.what, self.cache_sync_timeout,
+                                   error.last_error) from None
+        return True
+
+    async def _stop_controllers(self) -> None:
+        self._synced = False
+        tasks = self._controller_tasks
+        if not tasks:
+            return
+        stops = [asyncio.ensure_future(controller.stop())
+                 for controller in self._controllers.values()]
+        try:
+            _, late = await asyncio.wait(tasks, timeout=self.graceful_shutdown_timeout)
+            if late:
+                logger.warning("grace period of %s s over; cancelling the reconciles of %s",
+                               self.graceful_shutdown_timeout,
+                               ", ".join(task.get_name() for task in late))
+            for task in late:
+                task.cancel()
+            await asyncio.wait(tasks)
+        finally:
+            for stop in stops:
+                stop.cancel()
+            await asyncio.wait(stops)
+        logger.info("controllers stopped")
+
+    async def _finish_background(self) -> None:
+        if self._background:
+            await asyncio.wait(set(self._background))
+        if self._owns_recorder:
+            await self.event_recorder.aclose()
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    async def _start_servers(self) -> list[web.AppRunner]:
+        endpoints = Endpoints(registry=self.registry, controllers=self._controllers,
+                              ready=lambda: self._synced, clock=self._clock)
+        metrics_at = parse_bind_address(self.metrics_bind_address)
+        probes_at = parse_bind_address(self.health_probe_bind_address)
+        shared = metrics_at is not None and metrics_at == probes_at and metrics_at.port != 0
+        servers: list[tuple[BindAddress, list[web.RouteDef], str]] = []
+        if shared:
+            assert metrics_at is not None
+            routes = endpoints.metrics_routes() + endpoints.probe_routes()
+            servers.append((metrics_at, routes, "both"))
+        else:
+            if metrics_at is not None:
+                servers.append((metrics_at, endpoints.metrics_routes(), "metrics"))
+            if probes_at is not None:
+                servers.append((probes_at, endpoints.probe_routes(), "probes"))
+        runners: list[web.AppRunner] = []
+        try:
+            for address, routes, role in servers:
+                runner, url = await _serve(address, routes)
+                runners.append(runner)
+                if role in ("metrics", "both"):
+                    self.metrics_url = url
+                if role in ("probes", "both"):
+                    self.health_probe_url = url
+                logger.info("serving %s on %s", role, url)
+        except BaseException:
+            for runner in runners:
+                await runner.cleanup()
+            raise
+        return runners
+
+
+def _sync_hint(error: BaseException | None) -> str:
+    if isinstance(error, NotFound):
+        return "the server does not serve this kind: is its CRD installed and established?"
+    if isinstance(error, Forbidden):
+        return "the credentials may not list or watch this kind: check the RBAC rules"
+    return "the server could not be listed in time"
+
+
+async def _serve(address: BindAddress, routes: list[web.RouteDef]) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.add_routes(routes)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, address.host, address.port)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    server = site._server
+    assert isinstance(server, asyncio.base_events.Server)
+    host, port = server.sockets[0].getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return runner, f"http://{shown}:{port}"

@@ -1,0 +1,32 @@
+"""Fixtures: an embedded API server in the test's event loop, a `KubeClient`, a ConfigMap."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from controllerkit.apiserver import EmbeddedApiServer
+from controllerkit.client import KubeClient
+from controllerkit.meta import CONFIG_MAP, JSONObject
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[EmbeddedApiServer]:
+    async with EmbeddedApiServer() as embedded:
+        yield embedded
+
+
+@pytest.fixture
+async def kube(server: EmbeddedApiServer) -> AsyncIterator[KubeClient]:
+    async with KubeClient.from_url(server.url, token=server.token) as client:
+        yield client
+
+
+@pytest.fixture
+async def settings(kube: KubeClient) -> JSONObject:
+    """A stored ConfigMap `default/settings`, as the server returned it."""
+    return await kube.create(CONFIG_MAP, {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "default"}, "data": {"a": "1"},
+    })

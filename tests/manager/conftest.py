@@ -1,0 +1,34 @@
+"""Fixtures: an embedded API server on the test's event loop and a `KubeClient` for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from controllerkit.apiserver import EmbeddedApiServer
+from controllerkit.client import KubeClient
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[EmbeddedApiServer]:
+    async with EmbeddedApiServer(bookmark_interval=0.2) as embedded:
+        yield embedded
+
+
+@pytest.fixture
+async def kube(server: EmbeddedApiServer) -> AsyncIterator[KubeClient]:
+    async with KubeClient.from_url(server.url, token=server.token) as client:
+        yield client
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], *, within: float = 30.0) -> None:
+    """Poll the async `condition` every few milliseconds until it holds; fail after `within`
+    seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.01)

@@ -1,0 +1,133 @@
+"""`controllerkit run` as a separate process against an embedded API server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controllerkit.apiserver import ThreadedApiServer
+from controllerkit.cli import main
+from controllerkit.testing import Kubectl
+
+from ..apiserver.manifests import widget, widget_crd
+from .toy_app import SLOW_ANNOTATION
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVING_PROBES = re.compile(r"serving probes on (http://\S+)")
+
+
+class ManagerProcess:
+    """`controllerkit run tests.manager.toy_app:build` with its stderr read line by line."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "controllerkit.cli", "run", "tests.manager.toy_app:build",
+             *args],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.lines: list[str] = []
+
+    def wait_for_line(self, pattern: str) -> re.Match[str]:
+        """Read log lines until one matches; fails if the process ends first."""
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+            match = re.search(pattern, line)
+            if match is not None:
+                return match
+        raise AssertionError(f"process ended without logging {pattern!r}:\n"
+                             + "".join(self.lines))
+
+    def finish(self) -> int:
+        """Wait for the exit; the remaining log lines are appended to `lines`."""
+        assert self.process.stderr is not None
+        self.lines.extend(self.process.stderr)
+        return self.process.wait(timeout=60)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def manager_process(apiserver: ThreadedApiServer) -> Iterator[ManagerProcess]:
+    running = ManagerProcess("--kubeconfig", str(apiserver.kubeconfig_path))
+    try:
+        yield running
+    finally:
+        running.kill()
+
+
+def test_sigterm_during_a_slow_reconcile_lets_it_finish_and_starts_nothing_else(
+    kubectl: Kubectl, manager_process: ManagerProcess
+) -> None:
+    kubectl.apply(widget_crd())
+    # One worker, two slow widgets: whichever starts first, the other waits in the queue.
+    for name in ("first", "second"):
+        kubectl.apply(widget(name, annotations={SLOW_ANNOTATION: "0.5"}))
+    started = manager_process.wait_for_line(r"reconcile started (\S+)").group(1)
+
+    manager_process.process.send_signal(signal.SIGTERM)
+
+    assert manager_process.finish() == 0
+    log = "".join(manager_process.lines)
+    assert f"reconcile finished {started}" in log
+    assert log.count("reconcile started") == 1
+    name = started.split("/")[1]
+    ready = kubectl.json("get", "widget", name)["status"]["conditions"]
+    assert [c["type"] for c in ready if c["status"] == "True"] == ["Ready"]
+    other = "second" if name == "first" else "first"
+    assert "status" not in kubectl.json("get", "widget", other)
+
+
+def test_kubectl_wait_sees_ready_on_a_reconciled_widget(
+    kubectl: Kubectl, manager_process: ManagerProcess
+) -> None:
+    manager_process.wait_for_line("caches synced")
+    kubectl.apply(widget("waited-for"))
+
+    kubectl.run("wait", "--for=condition=Ready=true", "widget/waited-for", "--timeout=30s")
+
+    manager_process.process.send_signal(signal.SIGINT)
+    assert manager_process.finish() == 0
+
+
+def test_embedded_server_runs_in_the_same_process_and_probes_answer() -> None:
+    running = ManagerProcess("--embedded")
+    try:
+        url = running.wait_for_line(SERVING_PROBES.pattern).group(1)
+        running.wait_for_line("caches synced")
+        with urllib.request.urlopen(f"{url}/readyz", timeout=10) as answer:
+            assert answer.status == 200
+        with urllib.request.urlopen(
+                f"{url}/controllers/widgets.example.com/quarantine", timeout=10) as answer:
+            assert json.load(answer) == []
+        running.process.send_signal(signal.SIGTERM)
+        assert running.finish() == 0
+    finally:
+        running.kill()
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("no_colon", "is not MODULE:ATTR"),
+    ("tests.manager.no_such_module:build", "cannot import tests.manager.no_such_module"),
+    ("tests.manager.toy_app:missing", "has no attribute missing"),
+    ("tests.manager.toy_app:SLOW_ANNOTATION", "is a str, not a Manager"),
+])
+def test_run_rejects_a_target_that_gives_no_manager(
+    target: str, message: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["run", target]) == 1
+    assert message in capsys.readouterr().err
