@@ -8,9 +8,16 @@ The small public surface; everything else is importable from its own package
 from .apiserver import ApiServerOptions, EmbeddedApiServer, ThreadedApiServer
 from .cache import InformerFactory, SharedInformer, Store
 from .client import Client, ClientConfig, KubeClient, PatchType, WatchOptions
+from .conditions import get_condition, is_true, set_condition
+from .controller import Controller, ControllerBuilder, Finalizer, TypedReconciler
 from .crd import crd_for
+from .events import EventRecorder
+from .gates import Gate, GatePipeline, GateResult, derive_phase
+from .manager import Manager
 from .meta import Condition, KubeModel, ObjectMeta, ResourceKind
+from .reconcile import Reconciler, Request, Result, TerminalError
 from .resource import CustomResource, Resource
+from .status import StatusWriter, retry_on_conflict
 
 __version__ = "0.1.0"
 
@@ -19,19 +26,38 @@ __all__ = [
     "Client",
     "ClientConfig",
     "Condition",
+    "Controller",
+    "ControllerBuilder",
     "CustomResource",
     "EmbeddedApiServer",
+    "EventRecorder",
+    "Finalizer",
+    "Gate",
+    "GatePipeline",
+    "GateResult",
     "InformerFactory",
     "KubeClient",
     "KubeModel",
+    "Manager",
     "ObjectMeta",
     "PatchType",
+    "Reconciler",
+    "Request",
     "Resource",
     "ResourceKind",
+    "Result",
     "SharedInformer",
+    "StatusWriter",
     "Store",
+    "TerminalError",
     "ThreadedApiServer",
+    "TypedReconciler",
     "WatchOptions",
     "__version__",
     "crd_for",
+    "derive_phase",
+    "get_condition",
+    "is_true",
+    "retry_on_conflict",
+    "set_condition",
 ]

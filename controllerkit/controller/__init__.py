@@ -6,6 +6,8 @@
   stop.
 - Predicates to filter events, handlers that map events to requests, owner references, and
   a finalizer helper.
+- `create_or_update` / `create_or_patch`: keep an object in the shape a function gives it.
+- `TypedReconciler`: reconcile pydantic models read from the cache instead of keys.
 """
 
 from .builder import ControllerBuilder
@@ -24,6 +26,7 @@ from .handlers import (
     request_for_object,
     request_for_owner,
 )
+from .mutate import MutateFn, OperationResult, create_or_patch, create_or_update
 from .owners import AlreadyOwnedError, controller_reference, set_controller_reference
 from .predicates import (
     ANNOTATIONS_CHANGED,
@@ -35,6 +38,7 @@ from .predicates import (
     not_,
     or_,
 )
+from .typed import ModelReconciler, TypedReconciler
 
 __all__ = [
     "ANNOTATIONS_CHANGED",
@@ -49,13 +53,19 @@ __all__ = [
     "EnqueueHandler",
     "Finalizer",
     "FinalizerOutcome",
+    "ModelReconciler",
+    "MutateFn",
+    "OperationResult",
     "Predicate",
     "QuarantinedItem",
     "RequestMapper",
     "RequestSink",
+    "TypedReconciler",
     "add_finalizer",
     "and_",
     "controller_reference",
+    "create_or_patch",
+    "create_or_update",
     "has_finalizer",
     "not_",
     "or_",
