@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.client import KubeClient
 from controllerkit.meta import CONFIG_MAP, JSONObject
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[EmbeddedApiServer]:
-    async with EmbeddedApiServer() as embedded:
-        yield embedded
-
-
-@pytest.fixture
-async def kube(server: EmbeddedApiServer) -> AsyncIterator[KubeClient]:
-    async with KubeClient.from_url(server.url, token=server.token) as client:
-        yield client
 
 
 @pytest.fixture

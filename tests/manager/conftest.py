@@ -3,24 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-
-import pytest
-
-from controllerkit.apiserver import EmbeddedApiServer
-from controllerkit.client import KubeClient
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[EmbeddedApiServer]:
-    async with EmbeddedApiServer(bookmark_interval=0.2) as embedded:
-        yield embedded
-
-
-@pytest.fixture
-async def kube(server: EmbeddedApiServer) -> AsyncIterator[KubeClient]:
-    async with KubeClient.from_url(server.url, token=server.token) as client:
-        yield client
+from collections.abc import Awaitable, Callable
 
 
 async def eventually(condition: Callable[[], Awaitable[bool]], *, within: float = 30.0) -> None:

@@ -16,12 +16,6 @@ WIDGET = ResourceKind(GROUP, "v1", "Widget", "widgets")
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[EmbeddedApiServer]:
-    async with EmbeddedApiServer(bookmark_interval=0.2) as embedded:
-        yield embedded
-
-
-@pytest.fixture
 async def kube(server: EmbeddedApiServer) -> AsyncIterator[KubeClient]:
     async with KubeClient.from_url(server.url, token=server.token) as client:
         await client.create(CUSTOM_RESOURCE_DEFINITION, widget_crd())

@@ -1,4 +1,5 @@
-"""Fixtures: an embedded API server on the test's event loop and a `KubeClient` for it."""
+"""Fixtures shared by the runtime tests: an embedded API server on the test's own event loop,
+a `KubeClient` for it, and the widget CRD installed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import pytest
 
 from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.client import KubeClient
+from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION
+
+from .apiserver.manifests import widget_crd
 
 
 @pytest.fixture
@@ -21,3 +25,8 @@ async def server() -> AsyncIterator[EmbeddedApiServer]:
 async def kube(server: EmbeddedApiServer) -> AsyncIterator[KubeClient]:
     async with KubeClient.from_url(server.url, token=server.token) as client:
         yield client
+
+
+@pytest.fixture
+async def widgets_installed(kube: KubeClient) -> None:
+    await kube.create(CUSTOM_RESOURCE_DEFINITION, widget_crd())
