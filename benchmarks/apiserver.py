@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from .report import Figure, environment, table
+from .report import Figure, environment, error_leaves, table
 from .resources import COLLECTION, Client, StatusWriter, concurrently, gadget, install_crd
 from .server_process import ServerProcess
 from .watch_fanout import watch_fanout
@@ -160,17 +160,6 @@ async def run(settings: Settings) -> list[Figure]:
     return list(figures.values())
 
 
-def _leaves(error: BaseException) -> list[BaseException]:
-    """The errors inside (possibly nested) exception groups, deduplicated by message."""
-    if not isinstance(error, BaseExceptionGroup):
-        return [error]
-    found: dict[str, BaseException] = {}
-    for inner in error.exceptions:
-        for leaf in _leaves(inner):
-            found.setdefault(f"{type(leaf).__name__}: {leaf}", leaf)
-    return list(found.values())
-
-
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     print("controllerkit embedded API server benchmark")
@@ -184,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmark interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        for error in _leaves(exc):
+        for error in error_leaves(exc):
             print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     print()

@@ -36,7 +36,7 @@ from controllerkit.client import KubeClient, PatchType
 from controllerkit.meta import CONFIG_MAP, NAMESPACE
 
 from .informer_client import Result
-from .report import Figure, environment, table
+from .report import Figure, environment, error_leaves, table
 from .server_process import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,17 +268,6 @@ async def run(settings: Settings) -> None:
         await measure_size(settings, size)
 
 
-def _leaves(error: BaseException) -> list[BaseException]:
-    """The errors inside (possibly nested) exception groups, deduplicated by message."""
-    if not isinstance(error, BaseExceptionGroup):
-        return [error]
-    found: dict[str, BaseException] = {}
-    for inner in error.exceptions:
-        for leaf in _leaves(inner):
-            found.setdefault(f"{type(leaf).__name__}: {leaf}", leaf)
-    return list(found.values())
-
-
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     print("controllerkit informer benchmark")
@@ -291,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmark interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        for error in _leaves(exc):
+        for error in error_leaves(exc):
             print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     return 0

@@ -59,3 +59,14 @@ def table(figures: list[Figure]) -> str:
     width = max(len("figure"), *(len(f.label) for f in figures))
     header = f"{'figure':<{width}}  {'median':>10}  {'min':>10}  {'max':>10}  unit"
     return "\n".join([header, "-" * len(header), *(f.row(width) for f in figures)])
+
+
+def error_leaves(error: BaseException) -> list[BaseException]:
+    """The errors inside (possibly nested) exception groups, deduplicated by message."""
+    if not isinstance(error, BaseExceptionGroup):
+        return [error]
+    found: dict[str, BaseException] = {}
+    for inner in error.exceptions:
+        for leaf in error_leaves(inner):
+            found.setdefault(f"{type(leaf).__name__}: {leaf}", leaf)
+    return list(found.values())
