@@ -24,7 +24,7 @@ def lint(session: nox.Session) -> None:
     """ruff, mypy --strict on the package, and the layering contracts."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", "controllerkit", "tests", "benchmarks", "noxfile.py")
-    session.run("mypy", "controllerkit")
+    session.run("mypy", "controllerkit", "examples")
     session.run("lint-imports")
 
 
@@ -35,7 +35,9 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--site-dir", str(session.create_tmp() + "/site"))
 
 
-BENCHMARKS = ("benchmarks.apiserver", "benchmarks.workqueue", "benchmarks.informer")
+BENCHMARKS = (
+    "benchmarks.apiserver", "benchmarks.workqueue", "benchmarks.informer", "benchmarks.ha",
+)
 
 
 @nox.session(python=PYTHON)
@@ -52,6 +54,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """Start the embedded API server and drive it with kubectl."""
-    session.install("-e", ".[dev]")
+    """The embedded API server driven by kubectl, then the GitTarget controller mirroring
+    objects into a git repository, its conditions progressing to Ready."""
+    session.install("-e", ".[examples]")
     session.run("python", "-m", "examples.demo", *session.posargs)
+    session.run("python", "-m", "examples.gittarget.demo")

@@ -29,8 +29,12 @@ def _terminate_with_parent() -> None:
 class ServerProcess:
     """`async with ServerProcess() as server:` starts the server and yields once it serves."""
 
-    def __init__(self, *, start_timeout: float = 60.0) -> None:
+    def __init__(self, *, start_timeout: float = 60.0, kubeconfig_out: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        """`kubeconfig_out`: where the server writes a kubeconfig for other processes."""
         self.start_timeout = start_timeout
+        self.kubeconfig_out = kubeconfig_out
+        self.extra_args = extra_args
         self.url = ""
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -42,8 +46,11 @@ class ServerProcess:
 
     async def start(self) -> None:
         linux = sys.platform.startswith("linux")
+        kubeconfig = (("--kubeconfig-out", str(self.kubeconfig_out))
+                      if self.kubeconfig_out is not None else ())
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "controllerkit.cli", "apiserver", "--port", "0",
+            *kubeconfig, *self.extra_args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             preexec_fn=_terminate_with_parent if linux else None,
@@ -55,6 +62,8 @@ class ServerProcess:
             code = await self._proc.wait() if not line else None
             raise RuntimeError(f"the API server did not start (exit code {code}): {text!r}")
         self.url = text[len(SERVING_PREFIX):]
+        if self.kubeconfig_out is not None:
+            await self._proc.stdout.readline()  # "kubeconfig written to ..."
 
     def max_rss_bytes(self) -> int:
         """Peak resident set size so far (VmHWM), from /proc."""

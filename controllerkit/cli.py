@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import inspect
 import logging
@@ -13,14 +14,26 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .apiserver import ApiServerOptions, EmbeddedApiServer
 from .apiserver.persistence import PersistenceError
 from .cache import CacheSyncTimeout
 from .client import KubeClient
 from .client.config import ConfigError
+from .leaderelection import LeaderElectionConfig, LeadershipLost
 from .logs import configure_logging
 from .manager import Manager
+from .sharding import ShardingConfig, ShardLeaseLost
+
+EXIT_LEASE_LOST = 1
+"""Exit status of `controllerkit run` when the process lost its leader or shard Lease.
+
+It exits rather than campaigning again, as controller-runtime does: the restarted process
+starts from clean caches and queues, and its orchestrator (a Deployment) counts the restart.
+"""
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 def _apiserver_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,6 +122,77 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--log-format", choices=("text", "json"), default="text",
                    help="log line format (%(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    ha = p.add_argument_group(
+        "high availability",
+        "Replicas coordinate through coordination.k8s.io/v1 Leases. A replica that loses "
+        f"its Lease stops its work and exits with status {EXIT_LEASE_LOST}, to be restarted.")
+    ha.add_argument("--leader-elect", action="store_true",
+                    help="run the controllers only on the replica that holds the Lease "
+                    "named by --leader-election-id; the others stand by with warm caches")
+    ha.add_argument("--leader-election-id", metavar="NAME",
+                    help="name of the leader election Lease (required with --leader-elect "
+                    "unless the manager configures it)")
+    ha.add_argument("--leader-election-namespace", metavar="NS",
+                    help="namespace of the Leases (default: --namespace, else the pod's "
+                    "service account namespace, else 'default')")
+    ha.add_argument("--shard-name", metavar="NAME",
+                    help="share the keys of every controller with the other replicas "
+                    "started with this name, each holding a Lease NAME-shard-<identity>")
+    ha.add_argument("--identity", metavar="ID",
+                    help="this replica's name in the Leases, e.g. the pod name from the "
+                    "downward API; must differ between replicas (default: <hostname>_<uuid>)")
+    ha.add_argument("--lease-duration", type=float, metavar="SECONDS",
+                    help="how long others wait before taking a Lease that is not renewed "
+                    "(default 15)")
+    ha.add_argument("--renew-deadline", type=float, metavar="SECONDS",
+                    help="how long a holder keeps retrying a renewal before it stops its "
+                    "work and gives up (default 10)")
+    ha.add_argument("--retry-period", type=float, metavar="SECONDS",
+                    help="pause between renewals and acquisition attempts (default 2)")
+
+
+def configure_high_availability(manager: Manager, args: argparse.Namespace) -> None:
+    """Apply the high-availability flags to `manager` (overriding what it configured).
+
+    Raises `LaunchError` when a flag is missing or has nothing to apply to, `ValueError` for
+    timings that break the Lease rules.
+    """
+    # Fields of both configs, set only where a flag was given.
+    overrides: dict[str, Any] = {
+        name: value
+        for name in ("identity", "lease_duration", "renew_deadline", "retry_period")
+        if (value := getattr(args, name)) is not None}
+    namespace = (args.leader_election_namespace or args.namespace or manager.namespace
+                 or _service_account_namespace() or "default")
+    if args.leader_elect:
+        config = manager.leader_election
+        if config is None:
+            if args.leader_election_id is None:
+                raise LaunchError("--leader-elect needs --leader-election-id NAME, the name "
+                                  "of the Lease the replicas campaign for")
+            config = LeaderElectionConfig(args.leader_election_id, namespace, **overrides)
+        else:
+            names = {"lease_name": args.leader_election_id,
+                     "namespace": args.leader_election_namespace}
+            config = dataclasses.replace(config, **overrides, **{
+                field: value for field, value in names.items() if value is not None})
+        manager.leader_election = config
+    elif args.leader_election_id is not None:
+        raise LaunchError("--leader-election-id is only used with --leader-elect")
+    if args.shard_name is not None:
+        manager.sharding = ShardingConfig(args.shard_name, namespace, **overrides)
+    elif overrides and manager.sharding is not None:
+        manager.sharding = dataclasses.replace(manager.sharding, **overrides)
+    if overrides and not (args.leader_elect or manager.sharding is not None):
+        raise LaunchError("--identity, --lease-duration, --renew-deadline and --retry-period "
+                          "apply only with --leader-elect or --shard-name")
+
+
+def _service_account_namespace() -> str | None:
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or None
+    except OSError:
+        return None
 
 
 class LaunchError(Exception):
@@ -180,6 +264,7 @@ async def run_manager(args: argparse.Namespace) -> None:
             manager.metrics_bind_address = args.metrics_bind_address
         if args.health_probe_bind_address is not None:
             manager.health_probe_bind_address = args.health_probe_bind_address
+        configure_high_availability(manager, args)
         await manager.run_until_signalled()
 
 
@@ -193,6 +278,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO)
         try:
             asyncio.run(run_manager(args))
+        except (LeadershipLost, ShardLeaseLost) as lost:
+            logging.getLogger(__name__).error(
+                "%s; all work stopped, exiting with status %d so that the process is "
+                "restarted", lost, EXIT_LEASE_LOST)
+            return EXIT_LEASE_LOST
         except (LaunchError, ConfigError, CacheSyncTimeout, OSError, ValueError) as exc:
             print(f"controllerkit run: {exc}", file=sys.stderr)
             return 1

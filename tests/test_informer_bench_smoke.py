@@ -26,6 +26,13 @@ FIGURES = (
     "warm speed-up, file",
     "warm speed-up, SQLite",
     "warm speed-up, file, transforms",
+    *(f"{figure}, {mode}{suffix}"
+      for mode in ("compact", "compact + transforms")
+      for figure, suffix in (
+          ("cold sync", ", paginated list"), ("cold sync", ", streaming list"),
+          ("RSS / raw JSON", ""), ("warm restart", ", file checkpoint"),
+          ("warm restart", ", SQLite checkpoint"), ("warm speed-up", ", file"),
+          ("warm speed-up", ", SQLite"), ("warm speed-up", ", file, vs default cache"))),
 )
 
 

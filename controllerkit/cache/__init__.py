@@ -5,13 +5,21 @@ from .backoff import Backoff, BackoffPolicy
 from .checkpoint import Checkpoint, CheckpointStore, CheckpointWriter, checkpoint_scope
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .delta import DeletedFinalStateUnknown, Delta, DeltaType
+from .encoding import EncodedObjects, EncodedRun
 from .factory import InformerFactory
 from .handlers import EventHandler, EventHandlerFuncs
 from .informer import CacheSyncTimeout, HandlerRegistration, SharedInformer
 from .metrics import ReflectorStats
-from .reflector import Reflector, ReflectorOptions
+from .options import ReflectorOptions
+from .reflector import Reflector
 from .store import NAMESPACE_INDEX, IndexFunc, StaleCache, Store
-from .transforms import Transform, compose, drop_managed_fields, share_strings
+from .transforms import (
+    Transform,
+    compose,
+    drop_managed_fields,
+    share_strings,
+    transform_identity,
+)
 
 __all__ = [
     "NAMESPACE_INDEX",
@@ -26,6 +34,8 @@ __all__ = [
     "DeletedFinalStateUnknown",
     "Delta",
     "DeltaType",
+    "EncodedObjects",
+    "EncodedRun",
     "EventHandler",
     "EventHandlerFuncs",
     "HandlerRegistration",
@@ -43,4 +53,5 @@ __all__ = [
     "compose",
     "drop_managed_fields",
     "share_strings",
+    "transform_identity",
 ]

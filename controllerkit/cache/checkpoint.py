@@ -28,22 +28,92 @@ import orjson
 from ..meta import JSONObject, ResourceKind
 from .checkpoint_metrics import record_save, record_save_failure
 from .clock import SYSTEM_CLOCK, Clock
+from .encoding import EncodedObjects
 
 log = logging.getLogger("controllerkit.cache.checkpoint")
 
 
-@dataclass(frozen=True)
 class Checkpoint:
     """A resourceVersion and, optionally, the cache contents at exactly that resourceVersion.
 
-    The pair must be consistent: `objects` is what a list at `resource_version` would return
-    (watching from `resource_version` then replays every later change). `objects` is None when
-    only the resourceVersion is kept; a restart then lists once instead of loading a snapshot.
-    The objects are the decoded JSON dicts and are treated as immutable.
+    The pair must be consistent: the objects are what a list at `resource_version` would return
+    (watching from `resource_version` then replays every later change). They come in two forms,
+    each made from the other on first use and then kept:
+    - `objects`: the decoded JSON dicts, treated as immutable;
+    - `encoded`: their compact JSON bytes with keys and resourceVersions (`EncodedObjects`),
+      what a compact store holds and what a stored checkpoint contains.
+    Converting is one decode or encode per object: off the event loop for a large snapshot.
+    Both are None when only the resourceVersion is kept; a restart then lists once instead of
+    loading a snapshot.
+
+    `transform` is the `transform_identity` of the transform the objects went through (None:
+    unknown). A compact store restores the bytes as they are only when it equals its own;
+    otherwise every object is decoded and transformed again. Checkpoints compare equal when
+    their resourceVersions, transforms and decoded objects are equal.
     """
 
-    resource_version: str
-    objects: list[JSONObject] | None
+    __slots__ = ("_encoded", "_objects", "_resource_version", "_transform")
+
+    def __init__(
+        self,
+        resource_version: str,
+        objects: list[JSONObject] | None = None,
+        *,
+        encoded: EncodedObjects | None = None,
+        transform: str | None = None,
+    ) -> None:
+        if objects is not None and encoded is not None:
+            raise ValueError("a checkpoint takes its objects decoded or encoded, not both")
+        self._resource_version = resource_version
+        self._objects = objects
+        self._encoded = encoded
+        self._transform = transform
+
+    @property
+    def resource_version(self) -> str:
+        return self._resource_version
+
+    @property
+    def transform(self) -> str | None:
+        return self._transform
+
+    @property
+    def has_objects(self) -> bool:
+        """Whether the checkpoint holds a snapshot (possibly an empty one)."""
+        return self._objects is not None or self._encoded is not None
+
+    @property
+    def object_count(self) -> int | None:
+        """How many objects the snapshot holds; None without a snapshot."""
+        if self._objects is not None:
+            return len(self._objects)
+        return None if self._encoded is None else len(self._encoded)
+
+    @property
+    def objects(self) -> list[JSONObject] | None:
+        """The snapshot's objects, decoded (on first use, if it was given encoded)."""
+        if self._objects is None and self._encoded is not None:
+            self._objects = self._encoded.decoded()
+        return self._objects
+
+    @property
+    def encoded(self) -> EncodedObjects | None:
+        """The snapshot's objects, encoded (on first use, if it was given decoded)."""
+        if self._encoded is None and self._objects is not None:
+            self._encoded = EncodedObjects.of(self._objects)
+        return self._encoded
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Checkpoint):
+            return NotImplemented
+        return (self._resource_version == other._resource_version
+                and self._transform == other._transform and self.objects == other.objects)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"Checkpoint(resource_version={self._resource_version!r}, "
+                f"objects={self.object_count}, transform={self._transform!r})")
 
 
 class CheckpointStore(Protocol):
@@ -134,8 +204,8 @@ class CheckpointWriter:
       `max_pending_events` reached (a 100k-object cache saved under constant change would
       otherwise spend most of a core re-serialising itself);
     - `snapshot()` is called when a save starts, on the event loop, so it must be cheap (a list
-      of references to the cached dicts, which the save serialises off the loop) and must
-      return a consistent pair (the objects at exactly that resourceVersion);
+      of references to the cached dicts or bytes, which the save serialises off the loop) and
+      must return a consistent pair (the objects at exactly that resourceVersion);
     - a failed save is logged and retried `interval` seconds (at least one second) later with
       the then-current snapshot; nothing raises into `notify()`.
     Only notified changes are saved: a writer that was never notified writes nothing, so an

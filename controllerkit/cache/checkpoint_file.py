@@ -14,10 +14,16 @@ import os
 import re
 import tempfile
 import threading
+from functools import partial
 from pathlib import Path
 
 from .checkpoint import Checkpoint
-from .checkpoint_codec import CorruptCheckpoint, decode_checkpoint, encode_checkpoint
+from .checkpoint_codec import (
+    READ_CHUNK_BYTES,
+    CorruptCheckpoint,
+    encode_checkpoint,
+    read_checkpoint,
+)
 
 log = logging.getLogger("controllerkit.cache.checkpoint")
 
@@ -70,14 +76,14 @@ class FileCheckpointStore:
     def _read(self, scope: str, path: Path) -> Checkpoint | None:
         self._remove_leftover_temporaries(path)
         try:
-            data = path.read_bytes()
+            # Unbuffered: each read lands in a new chunk directly, a megabyte at a time.
+            with path.open("rb", buffering=0) as file:
+                return read_checkpoint(scope, iter(partial(file.read, READ_CHUNK_BYTES), b""))
         except FileNotFoundError:
             return None
         except OSError as error:
             log.warning("ignoring unreadable checkpoint %s (a cold start follows): %s", path, error)
             return None
-        try:
-            return decode_checkpoint(scope, data)
         except CorruptCheckpoint as error:
             log.warning("ignoring corrupt checkpoint %s (a cold start follows): %s", path, error)
             return None

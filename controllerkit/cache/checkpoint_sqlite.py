@@ -14,11 +14,17 @@ import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from .checkpoint import Checkpoint
-from .checkpoint_codec import CorruptCheckpoint, decode_checkpoint, encode_checkpoint
+from .checkpoint_codec import (
+    READ_CHUNK_BYTES,
+    CorruptCheckpoint,
+    encode_checkpoint,
+    read_checkpoint,
+)
 
 log = logging.getLogger("controllerkit.cache.checkpoint")
 
@@ -38,7 +44,8 @@ _UPSERT = (
     "INSERT OR REPLACE INTO checkpoints (scope, resource_version, object_count, body) "
     "VALUES (?, ?, ?, ?)"
 )
-_SELECT = "SELECT body FROM checkpoints WHERE scope = ?"
+_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'"
+_SELECT_ROWID = "SELECT rowid FROM checkpoints WHERE scope = ?"
 # Error codes meaning the file itself is damaged (as opposed to busy or locked).
 _DAMAGED = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 
@@ -93,17 +100,29 @@ class SQLiteCheckpointStore:
 
     def _read(self, scope: str) -> Checkpoint | None:
         try:
-            row = self._connect().execute(_SELECT, (scope,)).fetchone()
+            connection = self._connect()
+            # One read transaction: the row's blob is read in pieces from one snapshot, even
+            # while another process replaces it (WAL readers never see a half-written row).
+            connection.execute("BEGIN")
+            try:
+                return self._read_row(connection, scope)
+            finally:
+                connection.rollback()
         except (sqlite3.Error, CheckpointDatabaseError) as error:
             if _is_damage(error):
                 self._quarantine(error)
             log.warning("ignoring checkpoint database %s for scope %s (a cold start follows): %s",
                         self._path, scope, error)
             return None
+
+    def _read_row(self, connection: sqlite3.Connection, scope: str) -> Checkpoint | None:
+        row = connection.execute(_SELECT_ROWID, (scope,)).fetchone()
         if row is None:
             return None
         try:
-            return decode_checkpoint(scope, bytes(row[0]))
+            # A megabyte at a time: the body is never held whole beside the objects made of it.
+            with connection.blobopen("checkpoints", "body", row[0], readonly=True) as blob:
+                return read_checkpoint(scope, iter(partial(blob.read, READ_CHUNK_BYTES), b""))
         except CorruptCheckpoint as error:
             log.warning("ignoring corrupt checkpoint for scope %s in %s (a cold start follows): %s",
                         scope, self._path, error)
@@ -111,7 +130,7 @@ class SQLiteCheckpointStore:
 
     def _write(self, scope: str, checkpoint: Checkpoint) -> None:
         body = b"".join(encode_checkpoint(scope, checkpoint))
-        count = None if checkpoint.objects is None else len(checkpoint.objects)
+        count = checkpoint.object_count
         row = (scope, checkpoint.resource_version, count, body)
         try:
             with self._connect() as connection:
@@ -138,9 +157,12 @@ class SQLiteCheckpointStore:
                     f"checkpoint database {self._path} has layout {version}, newer than "
                     f"{SCHEMA_VERSION}: written by a newer release"
                 )
-            with connection:
-                connection.execute(_CREATE_TABLE)
-                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            has_table = connection.execute(_HAS_TABLE).fetchone() is not None
+            if version < SCHEMA_VERSION or not has_table:
+                # Only a new database needs its table: a restart then opens without writing.
+                with connection:
+                    connection.execute(_CREATE_TABLE)
+                    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except BaseException:
             connection.close()
             raise

@@ -23,7 +23,7 @@ from ..meta import ResourceKind
 from .checkpoint import CheckpointStore
 from .clock import SYSTEM_CLOCK, Clock
 from .informer import SharedInformer
-from .reflector import ReflectorOptions
+from .options import ReflectorOptions
 from .transforms import Transform
 
 InformerKey = tuple[ResourceKind, str | None, str, str]
@@ -37,6 +37,8 @@ class InformerFactory:
     so every controller watching the same thing shares one watch and one cache. Informers
     asked for before the factory is entered start when it is entered; later ones start at
     once. Leaving the `async with` block stops them all (saving checkpoints) before it returns.
+    `compact=True` gives every informer a compact cache (`Store(compact=True)`: objects kept
+    as JSON bytes, decoded on each read).
     Guarantees: at most one running informer per key. Not guaranteed: that an informer removed
     and asked for again gets its old cache back (it is a new informer, possibly warm-started
     from the checkpoint store).
@@ -52,8 +54,10 @@ class InformerFactory:
         options: ReflectorOptions | None = None,
         clock: Clock = SYSTEM_CLOCK,
         random: Callable[[], float] = random.random,
+        compact: bool = False,
     ) -> None:
         self.client = client
+        self.compact = compact
         self.transform = transform
         self.resync_period = resync_period
         self.checkpoint_store = checkpoint_store
@@ -84,6 +88,7 @@ class InformerFactory:
                 field_selector=field_selector, transform=self.transform,
                 resync_period=self.resync_period, checkpoint_store=self.checkpoint_store,
                 options=self.options, clock=self._clock, random=self._random,
+                compact=self.compact,
             )
             self._informers[key] = informer
             if self._group is not None:

@@ -9,13 +9,15 @@ the client needs no second request to start watching.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from ..client.protocol import Client, WatchEvent, WatchOptions
 from ..errors import BadRequest, Invalid
 from ..meta import JSONObject, ObjectKey, ResourceKind, object_key
-from .transforms import Transform
+
+T = TypeVar("T")
 
 
 class StreamingListUnsupported(Exception):
@@ -27,8 +29,10 @@ class StreamEndedEarly(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class InitialState:
-    objects: list[JSONObject]
+class InitialState(Generic[T]):
+    """The objects of a complete state (each as `prepare` made it) and its resourceVersion."""
+
+    objects: list[T]
     resource_version: str
 
 
@@ -41,15 +45,16 @@ async def list_pages(
     field_selector: str,
     page_size: int | None,
     resource_version: str,
-    transform: Transform | None = None,
-) -> tuple[list[JSONObject], str]:
-    """Every object of a (possibly paginated) list and the list's resourceVersion.
+    prepare: Callable[[JSONObject], T],
+) -> tuple[list[T], str]:
+    """Every object of a (possibly paginated) list, prepared, and the list's resourceVersion.
 
     Pages after the first carry only the continue token: it pins the first page's snapshot.
-    An expired continue token raises `Expired`; the caller lists again. `transform` is
-    applied to each page as it arrives, so only one page of untransformed objects is ever held.
+    An expired continue token raises `Expired`; the caller lists again. `prepare` (the store's:
+    transform, and encode for a compact store) is applied to each page as it arrives, so only
+    one page of objects as received is ever held.
     """
-    objects: list[JSONObject] = []
+    objects: list[T] = []
     list_resource_version = ""
     token = ""
     while True:
@@ -62,7 +67,7 @@ async def list_pages(
             continue_token=token,
             resource_version="" if token else resource_version,
         )
-        objects.extend(page.items if transform is None else map(transform, page.items))
+        objects.extend(map(prepare, page.items))
         if not token:
             list_resource_version = page.resource_version
         token = page.continue_token
@@ -76,11 +81,11 @@ async def stream_initial(
     options: WatchOptions,
     *,
     namespace: str | None,
-    transform: Transform | None = None,
-) -> tuple[InitialState, AsyncIterator[WatchEvent]]:
+    prepare: Callable[[JSONObject], T],
+) -> tuple[InitialState[T], AsyncIterator[WatchEvent]]:
     """The initial state of a streaming list, and its stream left open for what follows.
 
-    `transform` is applied to each object as it arrives (the state holds transformed objects).
+    `prepare` is applied to each object as it arrives (the state holds prepared objects).
 
     Raises `StreamingListUnsupported` when the server rejects the request as invalid,
     `StreamEndedEarly` when the stream ends before the initial-events-end bookmark, and any
@@ -88,7 +93,7 @@ async def stream_initial(
     stream is closed whenever this raises.
     """
     stream = client.watch(kind, options, namespace=namespace)
-    objects: dict[ObjectKey, JSONObject] = {}
+    objects: dict[ObjectKey, T] = {}
     try:
         async for event in stream:
             if event.is_initial_events_end:
@@ -98,8 +103,7 @@ async def stream_initial(
             if event.type == "DELETED":
                 objects.pop(object_key(event.object), None)
             else:
-                obj = event.object if transform is None else transform(event.object)
-                objects[object_key(obj)] = obj
+                objects[object_key(event.object)] = prepare(event.object)
     except (BadRequest, Invalid) as error:
         await _close(stream)
         raise StreamingListUnsupported(str(error)) from error

@@ -30,7 +30,6 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 
 from ..client.protocol import Client, WatchEvent, WatchOptions
 from ..errors import (
@@ -41,8 +40,8 @@ from ..errors import (
     TooManyRequests,
     WatchStalled,
 )
-from ..meta import JSONObject, ResourceKind
-from .backoff import Backoff, BackoffPolicy
+from ..meta import ResourceKind
+from .backoff import Backoff
 from .checkpoint import Checkpoint, CheckpointStore, CheckpointWriter, checkpoint_scope
 from .clock import SYSTEM_CLOCK, Clock
 from .delta import Delta
@@ -55,7 +54,12 @@ from .metrics import (
     record_warm_start,
     record_watch_restart,
 )
-from .store import Store
+from .options import ReflectorOptions
+from .snapshots import restore, snapshot
+from .store import Prepared, Store
+from .transforms import transform_identity
+
+__all__ = ["Reflector", "ReflectorOptions"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,31 +68,14 @@ logger = logging.getLogger(__name__)
 _SHORT_WATCH_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class ReflectorOptions:
-    """How a reflector lists, watches, backs off and checkpoints."""
-
-    page_size: int = 500
-    # Use a streaming list when the server supports it (one request, no list-sized response).
-    streaming_list: bool = True
-    # Watches ask the server to end them after a random time in [min, 2*min) seconds.
-    min_watch_timeout: float = 300.0
-    # No event or bookmark for this long ends the watch with WatchStalled (then a re-watch).
-    # Servers send a bookmark about every minute; two missed ones mean a dead connection.
-    stall_timeout: float | None = 120.0
-    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
-    # Checkpoints keep the objects (warm restart) or only the resourceVersion.
-    checkpoint_objects: bool = True
-    checkpoint_interval: float = 1.0
-    checkpoint_max_pending_events: int = 1000
-
-
 class Reflector:
     """Feeds one `Store` from a list+watch of `kind` in `namespace` with the given selectors.
 
     `run()` works until cancelled and never raises for server or network trouble: it logs,
     backs off and retries, keeping the store (and its last resourceVersion) meanwhile.
-    `on_change` receives every delta the store reports, in order, on the event loop.
+    `on_change` receives every delta the store reports, in order, on the event loop;
+    `changes_wanted`, if given, says whether it currently has anyone to deliver them to (when
+    not, a relist into a compact store skips decoding its deltas' objects).
     Guarantees: the store only moves forward through complete states (a relist replaces it in
     one step); `has_synced` turns true after the first complete state and stays true.
     Not guaranteed: that a handler sees every intermediate state (a relist collapses the changes
@@ -105,6 +92,7 @@ class Reflector:
         label_selector: str = "",
         field_selector: str = "",
         on_change: Callable[[Delta], None] | None = None,
+        changes_wanted: Callable[[], bool] | None = None,
         checkpoint: CheckpointStore | None = None,
         options: ReflectorOptions | None = None,
         clock: Clock = SYSTEM_CLOCK,
@@ -121,6 +109,8 @@ class Reflector:
         self.last_error: BaseException | None = None
         self.scope = checkpoint_scope(kind, self.namespace, label_selector, field_selector)
         self._on_change = on_change
+        self._changes_wanted = changes_wanted
+        self._transform_identity = transform_identity(store.transform)
         self._checkpoint_store = checkpoint
         self._writer: CheckpointWriter | None = None
         self._clock = clock
@@ -260,23 +250,22 @@ class Reflector:
         except Exception:
             logger.exception("%s: loading the checkpoint failed; starting cold", self.describe())
             return False
-        if checkpoint is None or checkpoint.objects is None or not checkpoint.resource_version:
+        if checkpoint is None or not checkpoint.has_objects or not checkpoint.resource_version:
             logger.info("%s: no usable checkpoint snapshot; starting with a list",
                         self.describe())
             return False
-        # The collector would only walk the fresh snapshot again and again (see gc_pause).
-        with paused_gc():
-            self.store.replace(checkpoint.objects, checkpoint.resource_version)
+        if not await restore(self.store, checkpoint, self._transform_identity, self.describe()):
+            return False
         self._warm = True
         record_warm_start(self.kind, self.stats)
         self._synced.set()
         logger.info("%s: warm start from checkpoint at resourceVersion %s (%d objects)",
-                    self.describe(), checkpoint.resource_version, len(checkpoint.objects))
+                    self.describe(), checkpoint.resource_version, len(self.store))
         return True
 
     def _snapshot(self) -> Checkpoint:
-        objects = self.store.list() if self.options.checkpoint_objects else None
-        return Checkpoint(self.store.resource_version, objects)
+        return snapshot(self.store, self._transform_identity,
+                        objects=self.options.checkpoint_objects)
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -305,7 +294,7 @@ class Reflector:
             try:
                 initial, stream = await stream_initial(
                     self.client, self.kind, self._watch_options(since, streaming=True),
-                    namespace=self.namespace, transform=self.store.transform,
+                    namespace=self.namespace, prepare=self.store.prepare,
                 )
             except StreamingListUnsupported as error:
                 self._streaming = False
@@ -326,18 +315,22 @@ class Reflector:
         objects, resource_version = await list_pages(
             self.client, self.kind, namespace=self.namespace,
             label_selector=self.label_selector, field_selector=self.field_selector,
-            page_size=page_size, resource_version=since, transform=self.store.transform,
+            page_size=page_size, resource_version=since, prepare=self.store.prepare,
         )
         self._replace(objects, resource_version)
         return None
 
-    def _replace(self, objects: list[JSONObject], resource_version: str) -> None:
-        # Transformed page by page by the listers (bounded peak memory); no collections while
+    def _replace(self, objects: list[Prepared], resource_version: str) -> None:
+        # Prepared page by page by the listers (bounded peak memory); no collections while
         # the store fills, as for a warm start.
         with paused_gc():
-            deltas = self.store.replace(objects, resource_version, transformed=True)
-        for delta in deltas:
-            self._emit(delta)
+            deltas = self.store.replace_prepared(objects, resource_version)
+        # A compact store decodes a delta's objects only when it is iterated: skip that when
+        # nobody would receive them.
+        if self._on_change is not None and (
+                self._changes_wanted is None or self._changes_wanted()):
+            for delta in deltas:
+                self._emit(delta)
         self._warm = False
         self._synced.set()
         self._changed()

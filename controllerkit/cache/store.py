@@ -10,58 +10,48 @@ await store.wait_for_resource_version(written["metadata"]["resourceVersion"], ti
 ```
 
 Objects are the decoded JSON dicts as the API server sent them (after the optional
-`transform`). They are shared, not copied: treat them as immutable. A caller that wants to
-change one builds a new dict (or a typed model) from it.
+`transform`). A store keeps them in one of two ways:
 
-Writes (`apply`, `replace`, `set_resource_version`) belong to the reflector that feeds the
-store; everything else reads. All methods run on the event loop and never block it for I/O.
+- by default, the dicts themselves. Reads are free and return the cached dicts, shared with
+  every other reader: treat them as immutable. A caller that wants to change one builds a new
+  dict (or a typed model) from it.
+- `Store(compact=True)`: each object's compact JSON bytes. A cached object costs a little
+  more than its JSON size instead of three to four times that, and a checkpoint restores
+  without decoding.
+  Every read (`get`, `list`, `by_index`, the `old` object of an update) decodes, a few
+  microseconds per KB, and returns a new dict that no one else holds.
+
+Both ways give the same results for the same events: the same objects (equal, not identical),
+keys, index contents, deltas and resourceVersions.
+
+Writes (`apply`, `replace`, `replace_prepared`, `restore`, `set_resource_version`) belong to
+the reflector that feeds the store; everything else reads. All methods run on the event loop
+and never block it for I/O.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import cast
 
 from ..meta import JSONObject, ObjectKey, object_key, resource_version
+from .compact_table import CompactTable
+from .compact_updates import EncodedEntry, replace_encoded
 from .delta import Delta, DeltaType
+from .encoding import EncodedObjects, encode_object
+from .freshness import Freshness, StaleCache
+from .indexes import CustomIndexes, IndexFunc
+from .table import DictTable, ObjectTable
 from .transforms import Transform
 
-logger = logging.getLogger(__name__)
-
-IndexFunc = Callable[[JSONObject], Iterable[str]]
-"""The values an object is indexed under (none, one or several)."""
-
+__all__ = ["NAMESPACE_INDEX", "EncodedEntry", "IndexFunc", "Prepared", "StaleCache", "Store"]
 
 NAMESPACE_INDEX = "namespace"
 """The built-in index: objects by namespace ("" for cluster-scoped objects)."""
 
-
-class StaleCache(TimeoutError):
-    """The cache did not reach a resourceVersion in time.
-
-    `wanted` is the resourceVersion waited for, `seen` the one the cache reflects. Retrying
-    later (a requeue with backoff) is the usual answer: the informer is behind or reconnecting.
-    """
-
-    def __init__(self, wanted: str, seen: str, timeout: float) -> None:
-        super().__init__(
-            f"cache did not reach resourceVersion {wanted} within {timeout:g}s "
-            f"(it reflects {seen or 'nothing yet'})"
-        )
-        self.wanted = wanted
-        self.seen = seen
-        self.timeout = timeout
-
-
-def _comparable(rv: str) -> int:
-    try:
-        return int(rv)
-    except ValueError:
-        raise ValueError(
-            f"resourceVersion {rv!r} is not an integer; it cannot be compared"
-        ) from None
+Prepared = JSONObject | EncodedEntry
+"""An object in the form a store keeps it (see `Store.prepare`)."""
 
 
 class Store:
@@ -69,8 +59,11 @@ class Store:
 
     Guarantees: after `apply`/`replace` returns, `get`, `list` and every index agree with each
     other. `resource_version` only changes through the reflector's writes; once it is set it is
-    the resourceVersion of the last event, bookmark or list the store has absorbed.
-    Not guaranteed: any order of `list()` or `by_index()` results.
+    the resourceVersion of the last event, bookmark or list the store has absorbed. A compact
+    store (`compact=True`) returns a new dict from every read; changing it changes nothing
+    cached. Its transform must return objects JSON can hold (any server object qualifies).
+    Not guaranteed: any order of `list()` or `by_index()` results; that two reads of a compact
+    store return the same dict.
     """
 
     def __init__(
@@ -78,16 +71,13 @@ class Store:
         *,
         transform: Transform | None = None,
         indexes: Mapping[str, IndexFunc] | None = None,
+        compact: bool = False,
     ) -> None:
         self._transform = transform
-        self._objects: dict[ObjectKey, JSONObject] = {}
-        # The namespace is part of the key, so this index changes only on adds and deletes.
-        self._by_namespace: dict[str, set[ObjectKey]] = {}
-        # Custom indexes only; the hot paths skip them entirely when there are none.
-        self._index_funcs: dict[str, IndexFunc] = {}
-        self._indexes: dict[str, dict[str, set[ObjectKey]]] = {NAMESPACE_INDEX: self._by_namespace}
-        self._resource_version = ""
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._compact = CompactTable() if compact else None
+        self._table: ObjectTable = self._compact if self._compact is not None else DictTable()
+        self._custom = CustomIndexes(lambda: self._table.items())
+        self._freshness = Freshness()
         for name, func in (indexes or {}).items():
             self.add_index(name, func)
 
@@ -96,64 +86,83 @@ class Store:
         """The transform every object goes through before it is cached (None: as received)."""
         return self._transform
 
+    @property
+    def compact(self) -> bool:
+        """Whether objects are kept as JSON bytes and decoded on every read."""
+        return self._compact is not None
+
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, key: ObjectKey) -> JSONObject | None:
         """The cached object with key (namespace, name); namespace "" if cluster-scoped."""
-        return self._objects.get(key)
+        return self._table.get(key)
 
     def list(self) -> list[JSONObject]:
-        """Every cached object (a new list of the shared dicts)."""
-        return list(self._objects.values())
+        """Every cached object (a new list; of the shared dicts, or of new ones if compact)."""
+        return self._table.objects()
 
     def keys(self) -> builtins.list[ObjectKey]:
-        return list(self._objects)
+        """The key of every cached object (a new list)."""
+        return self._table.all_keys()
 
     def __len__(self) -> int:
-        return len(self._objects)
+        return len(self._table)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._objects
+        return key in self._table
 
     def by_index(self, index: str, value: str) -> builtins.list[JSONObject]:
-        """The objects `index`'s function mapped to `value`; KeyError for an unknown index."""
-        keys = self._index(index).get(value, ())
-        return [self._objects[key] for key in keys]
+        """The objects `index`'s function mapped to `value`; KeyError for an unknown index.
+
+        A compact store builds a custom index on its first use after a checkpoint restore
+        (or after the index was added to a filled store): that call decodes every object once.
+        """
+        if index == NAMESPACE_INDEX:
+            return self._table.in_namespace(value)
+        get = self._table.get
+        found = []
+        for key in self._custom_index(index).get(value, ()):
+            obj = get(key)
+            if obj is not None:
+                found.append(obj)
+        return found
 
     def index_keys(self, index: str, value: str) -> builtins.list[ObjectKey]:
         """The keys of the objects `index` maps to `value`."""
-        return list(self._index(index).get(value, ()))
+        if index == NAMESPACE_INDEX:
+            return self._table.namespace_keys(value)
+        return list(self._custom_index(index).get(value, ()))
 
     def index_values(self, index: str) -> builtins.list[str]:
         """Every value `index` currently holds at least one object under."""
-        return list(self._index(index))
+        if index == NAMESPACE_INDEX:
+            return self._table.namespaces()
+        return list(self._custom_index(index))
 
-    def _index(self, name: str) -> dict[str, set[ObjectKey]]:
-        try:
-            return self._indexes[name]
-        except KeyError:
-            raise KeyError(f"no index named {name!r}; known: {sorted(self._indexes)}") from None
+    def _custom_index(self, name: str) -> dict[str, set[ObjectKey]]:
+        if name not in self._custom:
+            known = sorted([NAMESPACE_INDEX, *self._custom.names()])
+            raise KeyError(f"no index named {name!r}; known: {known}")
+        return self._custom.lookup(name)
 
     def add_index(self, name: str, func: IndexFunc) -> None:
         """Index objects by `func(obj)` (e.g. owner uid, a label, a spec field).
 
-        The index covers the objects already cached and every later change. An index function
-        that raises is logged and the object is left out of that index (the cache itself stays
-        consistent). Adding a name twice is an error.
+        The index covers the objects already cached and every later change (a compact store
+        that holds objects builds it on first use instead of decoding them all now). An index
+        function that raises is logged and the object is left out of that index (the cache
+        itself stays consistent). Adding a name twice is an error.
         """
-        if name in self._indexes:
+        if name == NAMESPACE_INDEX or name in self._custom:
             raise ValueError(f"index {name!r} already exists")
-        self._index_funcs[name] = func
-        self._indexes[name] = {}
-        for key, obj in self._objects.items():
-            self._index_one(name, func, key, obj)
+        self._custom.add(name, func, pending=self._compact is not None and len(self) > 0)
 
     # -- resourceVersion -----------------------------------------------------------------------
 
     @property
     def resource_version(self) -> str:
         """The resourceVersion of the last event, bookmark or list absorbed ("" before any)."""
-        return self._resource_version
+        return self._freshness.resource_version
 
     def has_reached(self, resource_version: str) -> bool:
         """Whether the cache reflects `resource_version` or a later one.
@@ -161,8 +170,7 @@ class Store:
         resourceVersions are compared as integers (the API server's and the embedded server's
         are); a non-integer one raises ValueError.
         """
-        wanted = _comparable(resource_version)
-        return bool(self._resource_version) and _comparable(self._resource_version) >= wanted
+        return self._freshness.has_reached(resource_version)
 
     # The bound is part of the contract (StaleCache reports it), hence a timeout parameter.
     async def wait_for_resource_version(
@@ -174,43 +182,11 @@ class Store:
         before reading the cache, so it sees its own write or a later state. Returns at once if
         the cache is already there. Raises `StaleCache` after `timeout` seconds.
         """
-        wanted = _comparable(resource_version)
-        if self.has_reached(resource_version):
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter = (wanted, future)
-        self._waiters.append(waiter)
-        try:
-            async with asyncio.timeout(timeout):
-                await future
-        except TimeoutError:
-            raise StaleCache(resource_version, self._resource_version, timeout) from None
-        finally:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+        await self._freshness.wait(resource_version, timeout)
 
     def set_resource_version(self, resource_version: str) -> None:
         """Record that the cache reflects `resource_version` (a bookmark, an empty list)."""
-        if not resource_version or resource_version == self._resource_version:
-            return
-        self._resource_version = resource_version
-        if self._waiters:
-            self._wake_waiters()
-
-    def _wake_waiters(self) -> None:
-        try:
-            current = _comparable(self._resource_version)
-        except ValueError:
-            return
-        still_waiting = []
-        for wanted, future in self._waiters:
-            if future.done():
-                continue
-            if current >= wanted:
-                future.set_result(None)
-            else:
-                still_waiting.append((wanted, future))
-        self._waiters = still_waiting
+        self._freshness.set(resource_version)
 
     # -- writes (the reflector's) --------------------------------------------------------------
 
@@ -224,20 +200,25 @@ class Store:
         if self._transform is not None:
             obj = self._transform(obj)
         key = object_key(obj)
-        old = self._objects.get(key)
-        delta: Delta | None
+        table = self._table
+        cached_version = table.version(key)
+        delta: Delta | None = None
         if event_type == "DELETED":
-            delta = None
-            if old is not None:
-                self._remove(key, old)
+            if cached_version is not None:
+                if self._custom.maintained:
+                    self._custom.removed(key, self._cached(key))
+                table.remove(key)
                 delta = Delta(DeltaType.DELETED, obj)
-        elif old is None:
-            self._add(key, obj)
+        elif cached_version is None:
+            table.put(key, obj)
+            if self._custom.maintained:
+                self._custom.added(key, obj)
             delta = Delta(DeltaType.ADDED, obj)
-        elif resource_version(old) == resource_version(obj):
-            delta = None
-        else:
-            self._update(key, old, obj)
+        elif cached_version != resource_version(obj):
+            old = self._cached(key)
+            table.put(key, obj)
+            if self._custom.maintained:
+                self._custom.updated(key, old, obj)
             delta = Delta(DeltaType.UPDATED, obj, old)
         self.set_resource_version(resource_version(obj))
         return delta
@@ -250,10 +231,12 @@ class Store:
         New keys are ADDED, changed resourceVersions UPDATED, and keys that are gone DELETED
         with `final_state_unknown` (their last state was never seen). A key whose uid changed
         (deleted and recreated meanwhile) is a DELETED of the old object then an ADDED.
-        Unchanged objects keep their cached dict. `transformed` says the caller already passed
-        every object through `transform` (a lister does, page by page, so that a large list
-        never holds all the untransformed objects at once).
+        Unchanged objects keep their cached form. `transformed` says the caller already passed
+        every object through `transform`.
         """
+        if self._compact is not None:
+            entries: builtins.list[Prepared] = [self._encode(obj, transformed) for obj in objects]
+            return builtins.list(self.replace_prepared(entries, at_resource_version))
         incoming: dict[ObjectKey, JSONObject] = {}
         transform = None if transformed else self._transform
         for obj in objects:
@@ -261,79 +244,109 @@ class Store:
                 obj = transform(obj)
             incoming[object_key(obj)] = obj
         deltas: builtins.list[Delta] = []
-        current = self._objects
-        for key in [key for key in current if key not in incoming]:
-            old = current[key]
-            self._remove(key, old)
+        table, custom = self._table, self._custom
+        for key in [key for key in table.all_keys() if key not in incoming]:
+            old = self._cached(key)
+            if custom.maintained:
+                custom.removed(key, old)
+            table.remove(key)
             deltas.append(Delta(DeltaType.DELETED, old, None, True))
         for key, new in incoming.items():
-            cached = current.get(key)
+            cached = table.get(key)
             if cached is None:
-                self._add(key, new)
+                table.put(key, new)
+                if custom.maintained:
+                    custom.added(key, new)
                 deltas.append(Delta(DeltaType.ADDED, new))
             elif _uid(cached) != _uid(new):
-                self._update(key, cached, new)
+                self._swap(key, cached, new)
                 deltas.append(Delta(DeltaType.DELETED, cached, None, True))
                 deltas.append(Delta(DeltaType.ADDED, new))
             elif resource_version(cached) != resource_version(new):
-                self._update(key, cached, new)
+                self._swap(key, cached, new)
                 deltas.append(Delta(DeltaType.UPDATED, new, cached))
         self.set_resource_version(at_resource_version)
         return deltas
 
-    # -- index maintenance -----------------------------------------------------------------
+    def prepare(self, obj: JSONObject, *, transformed: bool = False) -> Prepared:
+        """`obj` in the form this store keeps it, for a later `replace_prepared`.
 
-    def _add(self, key: ObjectKey, obj: JSONObject) -> None:
-        self._objects[key] = obj
-        keys = self._by_namespace.get(key[0])
-        if keys is None:
-            self._by_namespace[key[0]] = {key}
+        The transform is applied (unless `transformed`); a compact store also encodes the
+        object and computes its index values. A lister prepares each page as it arrives, so a
+        large list never holds more than one page of decoded objects beyond what the store
+        keeps.
+        """
+        if not transformed and self._transform is not None:
+            obj = self._transform(obj)
+        if self._compact is None:
+            return obj
+        return self._encode(obj, True)
+
+    def replace_prepared(
+        self, items: builtins.list[Prepared], at_resource_version: str
+    ) -> Iterable[Delta]:
+        """`replace` for objects made by this store's `prepare`; the deltas, in order.
+
+        A compact store decodes each delta's objects only as the deltas are iterated, so a
+        caller with nobody to deliver them to never decodes anything.
+        """
+        if self._compact is None:
+            return self.replace(cast(builtins.list[JSONObject], items), at_resource_version,
+                                transformed=True)
+        deltas = replace_encoded(self._compact, self._custom,
+                                 cast(builtins.list[EncodedEntry], items))
+        self.set_resource_version(at_resource_version)
+        return deltas
+
+    def restore(
+        self, objects: EncodedObjects | builtins.list[JSONObject], at_resource_version: str
+    ) -> None:
+        """Make the cache exactly `objects` (a checkpoint's) at `at_resource_version`.
+
+        No deltas: a restored snapshot is the state a previous process already delivered.
+        Decoded objects go through the transform. Encoded ones are adopted as they are by a
+        compact store (no decoding and no transform: the caller has checked that they went
+        through this store's transform), which then builds its custom indexes on first use;
+        a dict store decodes and transforms them.
+        """
+        if self._compact is None:
+            if isinstance(objects, EncodedObjects):
+                objects = objects.decoded()
+            self.replace(objects, at_resource_version)
+        elif isinstance(objects, EncodedObjects):
+            self._compact.restore(objects)
+            self._custom.mark_pending()
+            self.set_resource_version(at_resource_version)
         else:
-            keys.add(key)
-        for name, func in self._index_funcs.items():
-            self._index_one(name, func, key, obj)
+            # The deltas are never iterated, so nothing is decoded again.
+            self.replace_prepared([self._encode(obj, False) for obj in objects],
+                                  at_resource_version)
 
-    def _update(self, key: ObjectKey, old: JSONObject, new: JSONObject) -> None:
-        self._objects[key] = new
-        for name, func in self._index_funcs.items():
-            before = self._values(name, func, old)
-            after = self._values(name, func, new)
-            if before == after:
-                continue
-            index = self._indexes[name]
-            for value in before:
-                _discard(index, value, key)
-            for value in after:
-                index.setdefault(value, set()).add(key)
+    def encoded(self) -> EncodedObjects:
+        """Every cached object, encoded: cheap for a compact store (no encoding, shared bytes),
+        one `encode_object` per object for a dict store."""
+        if self._compact is not None:
+            return self._compact.snapshot()
+        return EncodedObjects.of(self._table.objects())
 
-    def _remove(self, key: ObjectKey, obj: JSONObject) -> None:
-        del self._objects[key]
-        _discard(self._by_namespace, key[0], key)
-        for name, func in self._index_funcs.items():
-            index = self._indexes[name]
-            for value in self._values(name, func, obj):
-                _discard(index, value, key)
+    # -- helpers -------------------------------------------------------------------------------
 
-    def _values(self, name: str, func: IndexFunc, obj: JSONObject) -> tuple[str, ...]:
-        try:
-            return tuple(func(obj))
-        except Exception:
-            logger.exception("index function %r failed on %s; object left out of the index",
-                             name, object_key(obj))
-            return ()
+    def _swap(self, key: ObjectKey, old: JSONObject, new: JSONObject) -> None:
+        self._table.put(key, new)
+        if self._custom.maintained:
+            self._custom.updated(key, old, new)
 
-    def _index_one(self, name: str, func: IndexFunc, key: ObjectKey, obj: JSONObject) -> None:
-        index = self._indexes[name]
-        for value in self._values(name, func, obj):
-            index.setdefault(value, set()).add(key)
+    def _cached(self, key: ObjectKey) -> JSONObject:
+        obj = self._table.get(key)
+        assert obj is not None, f"{key} is cached"
+        return obj
 
-
-def _discard(index: dict[str, set[ObjectKey]], value: str, key: ObjectKey) -> None:
-    keys = index.get(value)
-    if keys is not None:
-        keys.discard(key)
-        if not keys:
-            del index[value]
+    def _encode(self, obj: JSONObject, transformed: bool) -> EncodedEntry:
+        if not transformed and self._transform is not None:
+            obj = self._transform(obj)
+        values = self._custom.values(obj) if self._custom.maintained else None
+        namespace, name = object_key(obj)
+        return EncodedEntry(namespace, name, resource_version(obj), encode_object(obj), values)
 
 
 def _uid(obj: JSONObject) -> str:

@@ -8,6 +8,10 @@ async with controller:          # waits for its informers' caches, then runs the
 ```
 
 Usually built by `ControllerBuilder`, which wires the informers and handlers.
+
+Replicas that share the keys of one controller (`controllerkit.sharding`) restrict it with
+`set_ownership`, and move keys with `reconciling`, `cancel_reconciles` and
+`primary_requests`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from ..workqueue import (
 )
 from .handlers import EnqueueHandler
 
+OwnershipFilter = Callable[[Request], bool]
+"""Whether this process may reconcile a request now; must be quick and must not block."""
+
 __all__ = ["DEFAULT_MAX_RETRIES", "Controller", "ControllerStats", "QuarantinedItem"]
 
 logger = logging.getLogger(__name__)
@@ -39,6 +46,15 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_RETRIES = 15
 """Retries before a failing key is quarantined: with the default backoff (5 ms doubling), the
 last one comes about 2.7 minutes after the first failure."""
+
+
+@dataclass(slots=True)
+class _Running:
+    """A reconcile in flight: the worker task running it, and whether it was told to stop."""
+
+    task: asyncio.Task[object]
+    cancelled: bool = False
+    ended: asyncio.Future[None] | None = None  # made when someone waits for the end
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +75,16 @@ class ControllerStats:
     """Counters of one controller, for metrics and tests.
 
     `results` counts finished reconciles by outcome: `success`, `requeue_after`, `error`
-    (retried), `terminal_error` and `quarantined` (the failure that parked the key). A
-    timed-out reconcile counts as `error`.
+    (retried), `terminal_error`, `quarantined` (the failure that parked the key) and
+    `cancelled` (ended by `cancel_reconciles`: its key moved to another replica). A timed-out
+    reconcile counts as `error`. `not_owned` counts requests dropped from the queue without a
+    reconcile because the ownership filter no longer accepted them.
     """
 
     results: Counter[str] = field(default_factory=Counter)
     active_workers: int = 0
     reconcile_seconds: float = 0.0
+    not_owned: int = 0
 
     @property
     def reconciles(self) -> int:
@@ -98,6 +117,9 @@ class Controller:
       gives it a fresh start with a fresh backoff.
     - Graceful stop (`stop()`, leaving `async with`): no new reconcile starts, queued keys are
       dropped, in-flight reconciles finish. Cancelling `run()` instead cancels them.
+    - With an ownership filter (`set_ownership`), a request is reconciled only if the filter
+      accepts it when the worker takes it from the queue; `cancel_reconciles` ends running
+      reconciles and returns once they have ended.
 
     Not guaranteed: an order between keys, or that every enqueue gets its own reconcile.
     """
@@ -143,6 +165,9 @@ class Controller:
         self._quarantine: dict[Request, QuarantinedItem] = {}
         self._informers: list[SharedInformer] = []
         self._registrations: list[HandlerRegistration] = []
+        self._primary: tuple[SharedInformer, EnqueueHandler] | None = None
+        self._owns: OwnershipFilter | None = None
+        self._running: dict[Request, _Running] = {}
         self._reconcile_ids = itertools.count(1)
         self._started = False
         self._stop_requested = asyncio.Event()
@@ -167,6 +192,8 @@ class Controller:
             handler.replaying = False
         if informer not in self._informers:
             self._informers.append(informer)
+        if handler.own_object and self._primary is None:
+            self._primary = (informer, handler)
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -175,8 +202,11 @@ class Controller:
     ) -> None:
         """Ask for a reconcile of `request`; ignored after stop.
 
-        A quarantined request is released (fresh backoff) only if `object_changed`.
+        A quarantined request is released (fresh backoff) only if `object_changed`. A request
+        the ownership filter rejects is dropped.
         """
+        if self._owns is not None and not self._owns(request):
+            return
         if request in self._quarantine:
             if not object_changed:
                 return
@@ -198,6 +228,65 @@ class Controller:
         logger.info("%s: %s released from quarantine on request", self.name, request)
         return True
 
+    # -- sharing keys with other replicas ----------------------------------------------------
+
+    def set_ownership(self, owns: OwnershipFilter | None) -> None:
+        """Reconcile only the requests `owns` accepts; None accepts every request again.
+
+        The filter is consulted when a request is enqueued (a rejected one is dropped) and
+        again when a worker takes it from the queue (dropped without a reconcile, and its
+        backoff forgotten, if it is rejected by then), so a key is never *started* here after
+        the filter turned it away. Reconciles already running are not affected: end them with
+        `cancel_reconciles`. Set it before `run()`.
+        """
+        self._owns = owns
+
+    @property
+    def reconciling(self) -> frozenset[Request]:
+        """The requests whose reconcile is running right now."""
+        return frozenset(self._running)
+
+    async def cancel_reconciles(self, which: OwnershipFilter) -> int:
+        """Cancel the running reconciles of the requests `which` accepts; wait until they end.
+
+        Returns how many were cancelled. Each one ends with `CancelledError` raised inside
+        the reconciler, counts as `cancelled`, and is neither retried nor requeued here (its
+        backoff is forgotten); its worker carries on with the next request. Reconciles that
+        start after this call are not affected (that is the ownership filter's job).
+        """
+        chosen = [running for request, running in self._running.items() if which(request)]
+        if not chosen:
+            return 0
+        loop = asyncio.get_running_loop()
+        for running in chosen:
+            if not running.cancelled:  # once: a second cancel would reach the worker itself
+                running.cancelled = True
+                running.task.cancel()
+            if running.ended is None:
+                running.ended = loop.create_future()
+        await asyncio.wait([running.ended for running in chosen if running.ended is not None])
+        return len(chosen)
+
+    def primary_requests(self) -> set[Request]:
+        """The requests of every object in the primary informer's cache (the `for_` kind).
+
+        Mapped and filtered by the primary watch's handler as an initial list would be; empty
+        before a primary watch (`own_object=True`) is added. A replica that gains keys
+        enqueues these (level-triggered: each reconcile reads the current state).
+        """
+        if self._primary is None:
+            return set()
+        informer, handler = self._primary
+        requests: set[Request] = set()
+        for obj in informer.store.list():
+            try:
+                if handler.predicate.add(obj):
+                    requests.update(handler.mapper(obj))
+            except Exception:
+                logger.exception("%s: cannot map cached object %s to requests", self.name,
+                                 Request.for_object(obj))
+        return requests
+
     # -- reconciling -------------------------------------------------------------------------
 
     async def _work(self) -> None:
@@ -207,11 +296,39 @@ class Controller:
             except QueueShutDown:
                 return
             try:
-                await self._reconcile(request)
+                if self._owns is None or self._owns(request):
+                    await self._reconcile(request)
+                else:
+                    # Another replica owns the key now: its backoff is no longer ours.
+                    self.stats.not_owned += 1
+                    self.queue.forget(request)
             finally:
                 self.queue.done(request)
 
     async def _reconcile(self, request: Request) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        running = self._running[request] = _Running(task)
+        try:
+            await self._reconcile_once(request)
+        except asyncio.CancelledError:
+            # Ours (cancel_reconciles) unless the worker itself is being cancelled as well.
+            if not running.cancelled or task.uncancel() > 0:
+                raise
+            self.stats.results["cancelled"] += 1
+            self.queue.forget(request)
+            logger.info("%s: reconcile of %s cancelled: the key is no longer this "
+                        "replica's", self.name, request)
+        else:
+            if running.cancelled:
+                # The reconciler swallowed the cancellation; do not leave it pending.
+                task.uncancel()
+        finally:
+            del self._running[request]
+            if running.ended is not None:
+                running.ended.set_result(None)
+
+    async def _reconcile_once(self, request: Request) -> None:
         reconcile_id = next(self._reconcile_ids)
         context = {"controller": self.name, "request": str(request),
                    "reconcile_id": reconcile_id}

@@ -1,8 +1,9 @@
 """The manager: one process's informers, controllers, probes, metrics and quarantine
 endpoints, with a graceful stop.
 
-- `Manager`: `controller_builder()`, `add(controller)`, `run()`, `run_until_signalled()`,
-  `stop()`.
+- `Manager`: `controller_builder()`, `add(controller)`, `add_runnable(fn)`, `run()`,
+  `run_until_signalled()`, `stop()`; with `leader_election=` only the replica holding the
+  Lease runs what needs leadership, with `sharding=` the replicas share the keys.
 - `ControllerMetrics`: the `controller_runtime_*` families.
 - `Endpoints`: the HTTP routes (`/healthz`, `/readyz`, `/metrics`, quarantine).
 """

@@ -41,12 +41,16 @@ class ManagedControllerBuilder(ControllerBuilder):
         return super().watches(kind, map_fn, namespace=self._scoped(kind, namespace),
                                **options)
 
-    def build(self, reconciler: Reconciler) -> Controller:
+    def build(self, reconciler: Reconciler, *, needs_leader_election: bool = True) -> Controller:
+        """Build the controller and add it to the manager; `needs_leader_election=False`
+        runs it on every replica even when the manager elects a leader (for sharded
+        controllers next to leader-only work)."""
         # Checked before building: a duplicate would fail later, with its handlers wired.
         name = self._name or self.primary_kind.group_resource
         if name in self._manager.controllers:
             raise ValueError(f"a controller named {name!r} was already added; name it with "
                              f".named(...)")
         controller = super().build(reconciler)
-        self._manager.add(controller, kind=self.primary_kind)
+        self._manager.add(controller, kind=self.primary_kind,
+                          needs_leader_election=needs_leader_election)
         return controller

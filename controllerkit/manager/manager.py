@@ -7,6 +7,12 @@ manager = Manager(client, namespace="default", metrics_bind_address="0")
     .build(MyReconciler(...)))
 await manager.run_until_signalled()      # SIGTERM or SIGINT: graceful stop, then return
 ```
+
+High availability: with `leader_election=LeaderElectionConfig(...)` every replica keeps its
+caches warm and only the one holding the Lease runs the controllers (and the runnables that
+need leadership); with `sharding=ShardingConfig(...)` every replica runs the controllers on
+its share of the keys. Losing the Lease ends `run()` with `LeadershipLost` or
+`ShardLeaseLost`: the process should exit and be restarted, as controller-runtime does.
 """
 
 from __future__ import annotations
@@ -14,10 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ..cache import CacheSyncTimeout, InformerFactory
@@ -26,11 +31,15 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..controller import Controller, ControllerBuilder, QuarantinedItem
 from ..errors import Forbidden, NotFound
 from ..events import EventRecorder
+from ..leaderelection import LeaderElectionConfig, LeaderElector
 from ..meta import ResourceKind
+from ..sharding import ShardCoordinator, ShardingConfig
 from ..workqueue import WorkqueueMetrics
 from .builder import ManagedControllerBuilder
-from .endpoints import BindAddress, Endpoints, parse_bind_address
+from .endpoints import Endpoints, Servers, parse_bind_address, serve
 from .metrics import ControllerMetrics
+from .replicas import leader_elector, readiness_details
+from .workload import ManagedRunnable, Workload
 
 __all__ = [
     "DEFAULT_HEALTH_PROBE_BIND_ADDRESS",
@@ -52,13 +61,28 @@ class Manager:
     `run()`, in order: starts the HTTP servers and the informers; waits until every cache
     has synced (`CacheSyncTimeout` naming the kind, scope and last list error after
     `cache_sync_timeout` seconds: a kind that is not installed or not allowed to be listed
-    fails here instead of hanging); marks itself ready; runs every controller until `stop()`
-    is called or `run()` is cancelled; then stops gracefully: `/readyz` turns 503, no new
-    reconcile starts, queued keys are dropped, in-flight reconciles get
-    `graceful_shutdown_timeout` seconds to finish (then they are cancelled), and the
-    informers, Event recorder and servers are closed before `run()` returns (or re-raises
-    the cancellation). A controller that fails ends the run with its error, after the same
-    graceful stop of the others.
+    fails here instead of hanging); marks itself ready; runs every controller and runnable
+    until `stop()` is called or `run()` is cancelled; then stops gracefully: `/readyz` turns
+    503, no new reconcile starts, queued keys are dropped, in-flight reconciles get
+    `graceful_shutdown_timeout` seconds to finish (then they are cancelled), runnables are
+    cancelled, and the informers, Event recorder and servers are closed before `run()`
+    returns (or re-raises the cancellation). A controller or runnable that fails ends the
+    run with its error, after the same graceful stop of the others.
+
+    With `leader_election`, the replica campaigns for the Lease once its caches have
+    synced (a replica that cannot sync never leads) and starts what needs leadership only
+    while it leads; standby replicas are ready (`/readyz` 200) with warm caches and queues,
+    so a new leader reconciles within moments of acquiring the Lease. A graceful stop ends
+    the leader work first and then releases the Lease, so the next leader takes over at
+    once. If leadership is lost (no renewal within `renew_deadline`, or another holder),
+    everything that needs it is cancelled at once and `run()` raises `LeadershipLost`
+    after stopping the rest: the process is expected to exit (it does not re-campaign).
+
+    With `sharding`, a `ShardCoordinator` restricts every controller to this replica's
+    keys; it starts once the caches have synced and is stopped after the controllers, so
+    its keys are handed over when none of their reconciles runs here. `ShardLeaseLost`
+    ends `run()` the same way. `/readyz` and `leader_election_master_status{name}` say who
+    leads; both configurations may be changed until `run()`.
 
     Signal handlers are installed only by `run_until_signalled()`. `namespace` is the
     default scope of the watches of `controller_builder()` (cluster-scoped kinds ignore it).
@@ -82,9 +106,12 @@ class Manager:
         informers: InformerFactory | None = None,
         event_recorder: EventRecorder | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        leader_election: LeaderElectionConfig | None = None,
+        sharding: ShardingConfig | None = None,
     ) -> None:
         """`informers` defaults to a plain `InformerFactory(client)`; `event_recorder` to an
-        `EventRecorder(client, component="controllerkit-manager")` the manager closes."""
+        `EventRecorder(client, component="controllerkit-manager")` the manager closes.
+        `clock` also times leader election and sharding."""
         parse_bind_address(metrics_bind_address)
         parse_bind_address(health_probe_bind_address)
         if cache_sync_timeout <= 0 or graceful_shutdown_timeout < 0:
@@ -106,13 +133,20 @@ class Manager:
         self.controller_metrics = ControllerMetrics(self.registry, clock)
         self.metrics_url: str | None = None
         self.health_probe_url: str | None = None
+        self.leader_election = leader_election
+        self.sharding = sharding
+        self.elector: LeaderElector | None = None
+        """The elector of the running manager (set by `run()` with `leader_election`)."""
+        self.shard_coordinator: ShardCoordinator | None = None
+        """The coordinator of the running manager (set by `run()` with `sharding`)."""
         self._clock = clock
         self._controllers: dict[str, Controller] = {}
+        self._runnables: list[ManagedRunnable] = []
         self._kinds: dict[str, ResourceKind] = {}
         self._synced = False
         self._started = False
         self._stop_requested = asyncio.Event()
-        self._controller_tasks: list[asyncio.Task[None]] = []
+        self._workload: Workload | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._signals = 0
 
@@ -127,19 +161,24 @@ class Manager:
         return ManagedControllerBuilder(self).with_options(
             queue_metrics=self.workqueue_metrics)
 
-    def add(self, controller: Controller, *, kind: ResourceKind | None = None) -> None:
+    def add(self, controller: Controller, *, kind: ResourceKind | None = None,
+            needs_leader_election: bool = True) -> None:
         """Run `controller` with the manager; `kind` (its primary kind) lets the manager
         record a Kubernetes Event on an object whose key is quarantined.
 
         Names must be unique; controllers are added before `run()`. Reconcile metrics are
         exported for every controller; work-queue metrics only if it was built with
         `queue_metrics=manager.workqueue_metrics` (as `controller_builder()` does).
+        `needs_leader_election=False` runs it on every replica even with leader election.
         """
         if self._started:
             raise RuntimeError(f"add {controller!r} before the manager runs")
         if controller.name in self._controllers:
             raise ValueError(f"a controller named {controller.name!r} was already added")
         self._controllers[controller.name] = controller
+        self._runnables.append(ManagedRunnable(
+            f"controller {controller.name}", controller.run, needs_leader_election,
+            controller))
         if kind is not None:
             self._kinds[controller.name] = kind
         self.controller_metrics.track(controller, kind)
@@ -151,6 +190,33 @@ class Manager:
             self._record_quarantine(controller, item)
 
         controller.on_quarantine = quarantined
+
+    def add_runnable(
+        self,
+        run: Callable[[], Coroutine[Any, Any, None]],
+        *,
+        name: str | None = None,
+        needs_leader_election: bool = True,
+    ) -> None:
+        """Run `run()` (an async function) once the caches have synced, next to the
+        controllers; with leader election and `needs_leader_election`, only while leading.
+
+        It is cancelled when the manager stops (before the Lease is released) and at once
+        when leadership is lost; returning early is fine; raising ends the manager's run
+        with that error. Added before `run()`; `name` (default: the function's) is for logs.
+        """
+        if self._started:
+            raise RuntimeError(f"add {run!r} before the manager runs")
+        label = name or getattr(run, "__qualname__", None) or repr(run)
+        self._runnables.append(ManagedRunnable(f"runnable {label}", run,
+                                               needs_leader_election))
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this replica may run leader work now: True without leader election."""
+        if self.leader_election is None:
+            return True
+        return self.elector is not None and self.elector.is_leader
 
     @property
     def controllers(self) -> dict[str, Controller]:
@@ -223,23 +289,25 @@ class Manager:
             self.stop()
         else:
             logger.warning("%s again: cancelling the reconciles still running", name)
-            for task in self._controller_tasks:
-                task.cancel()
+            if self._workload is not None:
+                self._workload.cancel_runnables()
 
     async def run(self) -> None:
         """Run until `stop()` or cancellation, then stop gracefully (see the class).
 
         Runs once. Raises `CacheSyncTimeout` when a cache does not sync in time, `OSError`
-        when a server cannot bind, or the error of a controller that failed.
+        when a server cannot bind, `LeadershipLost` or `ShardLeaseLost` (see the class), or
+        the error of a controller or runnable that failed.
         """
         if self._started:
             raise RuntimeError("a manager runs once")
         self._started = True
-        runners = await self._start_servers()
+        self._prepare_high_availability()
+        servers = await self._start_servers()
         try:
             await self.informers.__aenter__()
             try:
-                await self._run_controllers()
+                await self._run_workload()
             finally:
                 self._synced = False
                 await self._finish_background()
@@ -247,29 +315,37 @@ class Manager:
                 await self.informers.__aexit__(None, None, None)
         finally:
             self._synced = False
-            for runner in runners:
-                await runner.cleanup()
+            await servers.close()
 
-    async def _run_controllers(self) -> None:
+    def _prepare_high_availability(self) -> None:
+        if self.leader_election is not None:
+            self.elector = leader_elector(self.client, self.leader_election,
+                                          clock=self._clock, registry=self.registry)
+        if self.sharding is not None:
+            self.shard_coordinator = ShardCoordinator(self.client, self.sharding,
+                                                      clock=self._clock,
+                                                      registry=self.registry)
+            for controller in self._controllers.values():
+                self.shard_coordinator.attach(controller)
+
+    async def _run_workload(self) -> None:
         if not await self._caches_synced():
             return
         self._synced = True
-        logger.info("caches synced; starting %d controller(s): %s", len(self._controllers),
-                    ", ".join(self._controllers) or "none")
-        loop = asyncio.get_running_loop()
-        self._controller_tasks = [
-            loop.create_task(controller.run(), name=repr(controller))
-            for controller in self._controllers.values()]
-        stopping = loop.create_task(self._stop_requested.wait())
+        logger.info("caches synced; controllers: %s", ", ".join(self._controllers) or "none")
+        self._workload = Workload(
+            self._runnables, stop=self._stop_requested,
+            graceful_shutdown_timeout=self.graceful_shutdown_timeout,
+            elector=self.elector, coordinator=self.shard_coordinator,
+            on_stopping=self._not_ready)
         try:
-            await asyncio.wait({stopping, *self._controller_tasks},
-                               return_when=asyncio.FIRST_COMPLETED)
+            await self._workload.run()
         finally:
-            stopping.cancel()
-            await self._stop_controllers()
-        for task in self._controller_tasks:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            self._synced = False
+            logger.info("controllers stopped")
+
+    def _not_ready(self) -> None:
+        self._synced = False
 
     async def _caches_synced(self) -> bool:
         """True once every informer synced; False if stop was asked first."""
@@ -293,28 +369,6 @@ class Manager:
                                    error.last_error) from None
         return True
 
-    async def _stop_controllers(self) -> None:
-        self._synced = False
-        tasks = self._controller_tasks
-        if not tasks:
-            return
-        stops = [asyncio.ensure_future(controller.stop())
-                 for controller in self._controllers.values()]
-        try:
-            _, late = await asyncio.wait(tasks, timeout=self.graceful_shutdown_timeout)
-            if late:
-                logger.warning("grace period of %s s over; cancelling the reconciles of %s",
-                               self.graceful_shutdown_timeout,
-                               ", ".join(task.get_name() for task in late))
-            for task in late:
-                task.cancel()
-            await asyncio.wait(tasks)
-        finally:
-            for stop in stops:
-                stop.cancel()
-            await asyncio.wait(stops)
-        logger.info("controllers stopped")
-
     async def _finish_background(self) -> None:
         if self._background:
             await asyncio.wait(set(self._background))
@@ -323,37 +377,19 @@ class Manager:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    async def _start_servers(self) -> list[web.AppRunner]:
+    def readiness_details(self) -> list[str]:
+        """The lines `/readyz` adds after its verdict (see `replicas.readiness_details`)."""
+        return readiness_details(self.leader_election, self.elector, self.shard_coordinator)
+
+    async def _start_servers(self) -> Servers:
         endpoints = Endpoints(registry=self.registry, controllers=self._controllers,
-                              ready=lambda: self._synced, clock=self._clock)
-        metrics_at = parse_bind_address(self.metrics_bind_address)
-        probes_at = parse_bind_address(self.health_probe_bind_address)
-        shared = metrics_at is not None and metrics_at == probes_at and metrics_at.port != 0
-        servers: list[tuple[BindAddress, list[web.RouteDef], str]] = []
-        if shared:
-            assert metrics_at is not None
-            routes = endpoints.metrics_routes() + endpoints.probe_routes()
-            servers.append((metrics_at, routes, "both"))
-        else:
-            if metrics_at is not None:
-                servers.append((metrics_at, endpoints.metrics_routes(), "metrics"))
-            if probes_at is not None:
-                servers.append((probes_at, endpoints.probe_routes(), "probes"))
-        runners: list[web.AppRunner] = []
-        try:
-            for address, routes, role in servers:
-                runner, url = await _serve(address, routes)
-                runners.append(runner)
-                if role in ("metrics", "both"):
-                    self.metrics_url = url
-                if role in ("probes", "both"):
-                    self.health_probe_url = url
-                logger.info("serving %s on %s", role, url)
-        except BaseException:
-            for runner in runners:
-                await runner.cleanup()
-            raise
-        return runners
+                              ready=lambda: self._synced, clock=self._clock,
+                              details=self.readiness_details)
+        servers = await serve(endpoints, metrics_bind_address=self.metrics_bind_address,
+                              health_probe_bind_address=self.health_probe_bind_address)
+        self.metrics_url = servers.metrics_url
+        self.health_probe_url = servers.health_probe_url
+        return servers
 
 
 def _sync_hint(error: BaseException | None) -> str:
@@ -362,21 +398,3 @@ def _sync_hint(error: BaseException | None) -> str:
     if isinstance(error, Forbidden):
         return "the credentials may not list or watch this kind: check the RBAC rules"
     return "the server could not be listed in time"
-
-
-async def _serve(address: BindAddress, routes: list[web.RouteDef]) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-    app.add_routes(routes)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, address.host, address.port)
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    server = site._server
-    assert isinstance(server, asyncio.base_events.Server)
-    host, port = server.sockets[0].getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    return runner, f"http://{shown}:{port}"

@@ -22,7 +22,8 @@ from ..reconcile import Reconciler, Request, Result
 
 __all__ = ["RECONCILE_RESULTS", "ControllerMetrics"]
 
-RECONCILE_RESULTS = ("success", "requeue_after", "error", "terminal_error", "quarantined")
+RECONCILE_RESULTS = ("success", "requeue_after", "error", "terminal_error", "quarantined",
+                     "cancelled")
 """The `result` label values of `controller_runtime_reconcile_total`, always all exported
 (at zero until they happen) so rates can be computed from the first scrape."""
 

@@ -5,19 +5,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import zlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import orjson
 import pytest
 
 from controllerkit.cache.checkpoint import Checkpoint, CheckpointStore
+from controllerkit.cache.checkpoint_codec import (
+    decode_checkpoint,
+    encode_checkpoint,
+    read_checkpoint,
+)
 from controllerkit.cache.checkpoint_file import FileCheckpointStore
 from controllerkit.cache.checkpoint_sqlite import CheckpointDatabaseError, SQLiteCheckpointStore
+from controllerkit.cache.encoding import EncodedObjects
 from controllerkit.meta import JSONObject
 
 SCOPE = "configmaps.v1_all_0123456789abcdef0123456789abcdef"
@@ -250,6 +259,78 @@ async def test_file_store_failing_rename_keeps_the_previous_checkpoint(
     assert file_names(tmp_path) == [f"{SCOPE}.json"]
 
 
+# --- the stored format: format 2 keeps bytes; format 1 still loads ------------------------------
+
+def format_1(scope: str, resource_version: str, objects: list[JSONObject]) -> bytes:
+    """A checkpoint as releases before format 2 wrote it: a header, then one object per line."""
+    header = {"format": 1, "scope": scope, "resourceVersion": resource_version,
+              "objectCount": len(objects)}
+    return b"".join(orjson.dumps(item) + b"\n" for item in [header, *objects])
+
+
+async def write_raw(store_kind: str, store: CheckpointStore, tmp_path: Path,
+                    data: bytes) -> None:
+    """Put `data` where `store` keeps SCOPE's checkpoint, as an older release would have."""
+    await store.save(SCOPE, Checkpoint("1", None))
+    if store_kind == "file":
+        assert isinstance(store, FileCheckpointStore)
+        store.path(SCOPE).write_bytes(data)
+        return
+    assert isinstance(store, SQLiteCheckpointStore)
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("UPDATE checkpoints SET body = ? WHERE scope = ?", (data, SCOPE))
+
+
+async def test_a_format_1_checkpoint_still_loads(
+    store_kind: str, store: CheckpointStore, tmp_path: Path
+) -> None:
+    objects = snapshot(20)
+    await write_raw(store_kind, store, tmp_path, format_1(SCOPE, "55", objects))
+
+    loaded = await store.load(SCOPE)
+
+    assert loaded == Checkpoint("55", objects)
+    assert loaded is not None and loaded.transform is None
+
+
+async def test_an_encoded_snapshot_round_trips_as_the_same_bytes(store: CheckpointStore) -> None:
+    objects = snapshot(40)
+    encoded = EncodedObjects.of(objects)
+    await store.save(SCOPE, Checkpoint("8", encoded=encoded, transform="some.transform@1"))
+
+    loaded = await store.load(SCOPE)
+
+    assert loaded is not None and loaded.encoded is not None
+    assert loaded.transform == "some.transform@1"
+    assert [(run.namespace, run.names, run.versions, run.data) for run in loaded.encoded.runs] \
+        == [(run.namespace, run.names, run.versions, run.data) for run in encoded.runs]
+    assert loaded.objects == objects
+    assert loaded == Checkpoint("8", objects, transform="some.transform@1")
+
+
+def test_a_checkpoint_converts_between_its_two_forms_on_first_use() -> None:
+    objects = snapshot(3)
+    decoded = Checkpoint("3", objects)
+    assert decoded.object_count == 3 and decoded.has_objects
+    assert decoded.encoded is not None and decoded.encoded.decoded() == objects
+    encoded = Checkpoint("3", encoded=EncodedObjects.of(objects))
+    assert encoded.objects == objects and encoded == decoded
+    assert Checkpoint("3", None).object_count is None and not Checkpoint("3", None).has_objects
+    assert Checkpoint("3", []) != Checkpoint("3", None)
+    with pytest.raises(ValueError, match="not both"):
+        Checkpoint("3", objects, encoded=EncodedObjects.of(objects))
+
+
+def test_stored_bytes_decode_to_the_checkpoint_they_were_made_from() -> None:
+    saved = Checkpoint("9", snapshot(1200), transform="")
+    data = b"".join(encode_checkpoint(SCOPE, saved))
+    assert data.startswith(b'{"format":2,')
+    assert decode_checkpoint(SCOPE, data) == saved
+    # Read in pieces of any size, the same checkpoint.
+    pieces = [data[start:start + 4099] for start in range(0, len(data), 4099)]
+    assert read_checkpoint(SCOPE, pieces) == saved
+
+
 # --- corrupt or unreadable data is no checkpoint, with a warning ---------------------------------
 
 def _replace_line(valid: bytes, index: int, line: bytes) -> bytes:
@@ -258,35 +339,90 @@ def _replace_line(valid: bytes, index: int, line: bytes) -> bytes:
     return b"\n".join(lines)
 
 
-@pytest.mark.parametrize(
-    ("damage", "reason"),
-    [
-        (lambda valid: b"", "no header line"),
-        (lambda valid: b"\x00\xff not json\n", "header is not valid JSON"),
-        (lambda valid: b"[1, 2, 3]\n", "header is not a JSON object"),
-        (lambda valid: valid.replace(b'"format":1', b'"format":7'), "format 7"),
-        (lambda valid: valid.replace(b'"format":1,', b""), "no format version"),
-        (lambda valid: valid.replace(SCOPE.encode(), OTHER_SCOPE.encode()), "written for scope"),
-        (lambda valid: valid.replace(b'"resourceVersion":"5"', b'"resourceVersion":""'),
-         "no resourceVersion"),
-        (lambda valid: valid.replace(b'"objectCount":3', b'"objectCount":-1'), "not a count"),
-        (lambda valid: valid[: len(valid) // 2], "cut off after 1 of 3 objects"),
-        (lambda valid: valid[: valid.rindex(b"{")], "cut off after 2 of 3 objects"),
-        (lambda valid: _replace_line(valid, 1, b"{oops"), "object 0 is not valid JSON"),
-        (lambda valid: _replace_line(valid, 2, b"[7]"), "object 1 is not a JSON object"),
-        (lambda valid: valid + b'{"one":"too many"}\n', "unexpected bytes after the last"),
-    ],
-    ids=["empty", "garbage", "header-not-an-object", "newer-format", "no-format", "other-scope",
-         "no-resource-version", "bad-count", "cut-mid-object", "cut-between-objects",
-         "object-not-json", "object-not-an-object", "trailing-object"],
+def _without_object(valid: bytes, index: int) -> bytes:
+    """Format 2 data with object `index` removed, its length and checksum made to match."""
+    lines = valid.split(b"\n")
+    header, keys, body = lines[0], lines[1], lines[2:-2]
+    del body[index]
+    joined = b"".join(line + b"\n" for line in body)
+    header_fields = orjson.loads(header)
+    header_fields["bodyBytes"] = len(joined)
+    return (orjson.dumps(header_fields) + b"\n" + keys + b"\n" + joined
+            + orjson.dumps({"crc32": zlib.crc32(joined, zlib.crc32(keys + b"\n"))}) + b"\n")
+
+
+def _miscounted_keys(valid: bytes) -> bytes:
+    runs = orjson.loads(valid.split(b"\n")[1])
+    runs[-1][1].pop()
+    runs[-1][2].pop()
+    return _replace_line(valid, 1, orjson.dumps(runs))
+
+
+# Damages common to both formats, then each format's own.
+_HEADER_DAMAGES = [
+    (lambda valid: b"", "no header line", "empty"),
+    (lambda valid: b"\x00\xff not json\n", "header is not valid JSON", "garbage"),
+    (lambda valid: b"[1, 2, 3]\n", "header is not a JSON object", "header-not-an-object"),
+    (lambda valid: re.sub(rb'"format":\d', b'"format":7', valid), "format 7", "newer-format"),
+    (lambda valid: re.sub(rb'"format":\d,', b"", valid), "no format version", "no-format"),
+    (lambda valid: valid.replace(SCOPE.encode(), OTHER_SCOPE.encode()), "written for scope",
+     "other-scope"),
+    (lambda valid: valid.replace(b'"resourceVersion":"5"', b'"resourceVersion":""'),
+     "no resourceVersion", "no-resource-version"),
+    (lambda valid: valid.replace(b'"objectCount":3', b'"objectCount":-1'), "not a count",
+     "bad-count"),
+]
+_FORMAT_1_DAMAGES = [
+    (lambda valid: valid[: len(valid) // 2], "cut off after 1 of 3 objects", "cut-mid-object"),
+    (lambda valid: valid[: valid.rindex(b"{")], "cut off after 2 of 3 objects",
+     "cut-between-objects"),
+    (lambda valid: _replace_line(valid, 1, b"{oops"), "object 0 is not valid JSON",
+     "object-not-json"),
+    (lambda valid: _replace_line(valid, 2, b"[7]"), "object 1 is not a JSON object",
+     "object-not-an-object"),
+    (lambda valid: valid + b'{"one":"too many"}\n', "unexpected bytes after the last",
+     "trailing-object"),
+]
+_FORMAT_2_DAMAGES = [
+    (lambda valid: re.sub(rb'"bodyBytes":\d+', b'"bodyBytes":-5', valid), "is not a length",
+     "bad-body-length"),
+    (lambda valid: valid[: valid.index(b"\n") + 1], "no key line", "no-key-line"),
+    (lambda valid: _replace_line(valid, 1, b"[oops"), "key line is not valid JSON",
+     "key-line-not-json"),
+    (lambda valid: _replace_line(valid, 1, b'[["ns-0",["a"]]]'),
+     "key line entry is not [namespace, names, versions]", "key-line-malformed"),
+    (_miscounted_keys, "key line names 2 objects, not 3", "key-line-miscounted"),
+    (lambda valid: valid[: len(valid) // 2], "cut off", "cut-mid-body"),
+    (lambda valid: valid[: valid.rindex(b'{"crc32"')], "no checksum line", "no-checksum"),
+    (lambda valid: _replace_line(valid, 3, valid.split(b"\n")[3].replace(b"xxx", b"xyx", 1)),
+     "do not match their checksum", "damaged-body"),
+    (lambda valid: _without_object(valid, 1), "the body holds 2 objects, not 3",
+     "object-missing"),
+    (lambda valid: valid.replace(b'"transform":null', b'"transform":7'), "is not a name",
+     "bad-transform"),
+    (lambda valid: valid + b'{"one":"too many"}\n', "unexpected bytes after the last",
+     "trailing-line"),
+]
+_DAMAGES = (
+    [pytest.param(1, damage, reason, id=f"format-1-{name}")
+     for damage, reason, name in _HEADER_DAMAGES + _FORMAT_1_DAMAGES]
+    + [pytest.param(2, damage, reason, id=f"format-2-{name}")
+       for damage, reason, name in _HEADER_DAMAGES + _FORMAT_2_DAMAGES]
 )
+
+
+@pytest.mark.parametrize(("version", "damage", "reason"), _DAMAGES)
 async def test_file_store_treats_a_corrupt_file_as_no_checkpoint_and_warns(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: Callable[[bytes], bytes],
-    reason: str,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, version: int,
+    damage: Callable[[bytes], bytes], reason: str,
 ) -> None:
     store = FileCheckpointStore(tmp_path)
-    await store.save(SCOPE, Checkpoint("5", snapshot(3)))
+    if version == 1:
+        store.path(SCOPE).write_bytes(format_1(SCOPE, "5", snapshot(3)))
+    else:
+        await store.save(SCOPE, Checkpoint("5", snapshot(3)))
     valid = store.path(SCOPE).read_bytes()
+    assert await store.load(SCOPE) == Checkpoint("5", snapshot(3))
     store.path(SCOPE).write_bytes(damage(valid))
 
     with caplog.at_level(logging.WARNING, logger="controllerkit.cache.checkpoint"):

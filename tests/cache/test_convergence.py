@@ -16,12 +16,13 @@ NAMES = [f"cm-{i:03d}" for i in range(60)]
 
 
 async def test_cache_converges_under_dropped_watches_and_an_expired_watch(
-    server: EmbeddedApiServer, kube: KubeClient
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
 ) -> None:
     rng = random.Random(20240603)
     server.engine.faults.drop_watch_every = 50
     recorder = EventRecorder()
-    informer = SharedInformer(kube, CONFIG_MAP, namespace="default", options=FAST)
+    informer = SharedInformer(kube, CONFIG_MAP, namespace="default", options=FAST,
+                              compact=compact)
     informer.add_handler(recorder)
     existing: set[str] = set()
     ever_created: set[str] = set()

@@ -1,4 +1,6 @@
-"""SharedInformer and InformerFactory against the embedded API server."""
+"""SharedInformer and InformerFactory against the embedded API server.
+
+Tests taking the `compact` fixture run with both kinds of cache and expect the same results."""
 
 from __future__ import annotations
 
@@ -36,10 +38,10 @@ async def caught_up(informer: SharedInformer, server: EmbeddedApiServer) -> None
 
 
 async def test_handlers_see_adds_updates_and_deletes_in_order(
-    server: EmbeddedApiServer, kube: KubeClient
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
 ) -> None:
     recorder = EventRecorder()
-    informer = SharedInformer(kube, CONFIG_MAP, namespace="default", options=FAST)
+    informer = SharedInformer(kube, CONFIG_MAP, compact=compact, namespace="default", options=FAST)
     informer.add_handler(recorder)
     async with informer:
         await informer.wait_for_sync(timeout=10)
@@ -56,11 +58,12 @@ async def test_handlers_see_adds_updates_and_deletes_in_order(
 
 
 async def test_a_handler_added_after_sync_first_gets_the_cached_state(
-    server: EmbeddedApiServer, kube: KubeClient
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
 ) -> None:
     for name in ("a", "b"):
         await kube.create(CONFIG_MAP, config_map(name))
-    async with SharedInformer(kube, CONFIG_MAP, namespace="default", options=FAST) as informer:
+    async with SharedInformer(kube, CONFIG_MAP, compact=compact, namespace="default",
+                              options=FAST) as informer:
         await informer.wait_for_sync(timeout=10)
         late = EventRecorder()
         informer.add_handler(late)
@@ -128,14 +131,14 @@ async def test_removed_handlers_get_nothing_more(
 
 
 async def test_resync_redelivers_every_cached_object_as_an_update(
-    server: EmbeddedApiServer, kube: KubeClient
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
 ) -> None:
     for name in ("a", "b"):
         await kube.create(CONFIG_MAP, config_map(name))
     clock = FakeClock()
     recorder = EventRecorder()
-    informer = SharedInformer(kube, CONFIG_MAP, namespace="default", resync_period=30,
-                              clock=clock, options=FAST)
+    informer = SharedInformer(kube, CONFIG_MAP, compact=compact, namespace="default",
+                              resync_period=30, clock=clock, options=FAST)
     informer.add_handler(recorder)
     async with informer:
         await informer.wait_for_sync(timeout=10)
@@ -153,7 +156,9 @@ async def test_resync_redelivers_every_cached_object_as_an_update(
         await eventually(lambda: len(recorder.events) == 6)
 
 
-async def test_indexes_answer_from_the_cache(server: EmbeddedApiServer, kube: KubeClient) -> None:
+async def test_indexes_answer_from_the_cache(
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
+) -> None:
     await kube.create(NAMESPACE, {"metadata": {"name": "other"}})
     owned = [("a", "default", "w1", "web"), ("b", "default", "w1", "db"),
              ("c", "other", "w2", "web")]
@@ -161,7 +166,7 @@ async def test_indexes_answer_from_the_cache(server: EmbeddedApiServer, kube: Ku
         manifest = config_map(name, namespace, owner=owner)
         manifest["metadata"]["labels"] = {"app": app}
         await kube.create(CONFIG_MAP, manifest)
-    informer = SharedInformer(kube, CONFIG_MAP, options=FAST)
+    informer = SharedInformer(kube, CONFIG_MAP, compact=compact, options=FAST)
     informer.add_index("owner", lambda obj: [obj.get("data", {}).get("owner", "")])
     async with informer:
         await informer.wait_for_sync(timeout=10)
@@ -180,9 +185,12 @@ async def test_indexes_answer_from_the_cache(server: EmbeddedApiServer, kube: Ku
         assert names("app", "db") == set()
 
 
-async def test_read_your_own_writes(server: EmbeddedApiServer, kube: KubeClient) -> None:
+async def test_read_your_own_writes(
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
+) -> None:
     await kube.create(CONFIG_MAP, config_map("cm", v="0"))
-    async with SharedInformer(kube, CONFIG_MAP, namespace="default", options=FAST) as informer:
+    async with SharedInformer(kube, CONFIG_MAP, compact=compact, namespace="default",
+                              options=FAST) as informer:
         await informer.wait_for_sync(timeout=10)
         for v in range(1, 6):
             written = await kube.patch(CONFIG_MAP, "cm", {"data": {"v": str(v)}},
@@ -197,13 +205,13 @@ async def test_read_your_own_writes(server: EmbeddedApiServer, kube: KubeClient)
 
 
 async def test_transform_drops_fields_before_caching(
-    server: EmbeddedApiServer, kube: KubeClient
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
 ) -> None:
     applied = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"},
                "data": {"a": "b"}}
     await kube.patch(CONFIG_MAP, "applied", applied, namespace="default",
                      patch_type=PatchType.APPLY, field_manager="test")
-    informer = SharedInformer(kube, CONFIG_MAP, namespace="default",
+    informer = SharedInformer(kube, CONFIG_MAP, compact=compact, namespace="default",
                               transform=drop_managed_fields, options=FAST)
     async with informer:
         await informer.wait_for_sync(timeout=10)
@@ -223,6 +231,21 @@ async def test_wait_for_sync_reports_the_reason_it_cannot_sync(kube: KubeClient)
             await informer.wait_for_sync(timeout=0.3)
     assert "Gadget.example.com" in str(caught.value)
     assert "404" in str(caught.value)
+
+
+async def test_a_compact_factory_gives_every_informer_a_compact_cache(
+    server: EmbeddedApiServer, kube: KubeClient
+) -> None:
+    await kube.create(CONFIG_MAP, config_map("cm", v="1"))
+    async with InformerFactory(kube, options=FAST, compact=True) as factory:
+        informers = [factory.informer(CONFIG_MAP, namespace="default"),
+                     factory.informer(CONFIG_MAP)]
+        await factory.wait_for_sync(timeout=10)
+        for informer in informers:
+            assert informer.store.compact
+            cached = informer.store.get(("default", "cm"))
+            assert cached is not None and cached["data"] == {"v": "1"}
+            assert informer.store.get(("default", "cm")) is not cached
 
 
 async def test_factory_shares_one_informer_per_kind_and_scope(
@@ -269,10 +292,10 @@ async def test_an_informer_can_be_stopped_and_removed_at_run_time(
 
 
 async def test_a_stopped_informer_resumes_where_it_stopped(
-    server: EmbeddedApiServer, kube: KubeClient
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
 ) -> None:
     recorder = EventRecorder()
-    informer = SharedInformer(kube, CONFIG_MAP, namespace="default", options=FAST)
+    informer = SharedInformer(kube, CONFIG_MAP, compact=compact, namespace="default", options=FAST)
     informer.add_handler(recorder)
     runner = asyncio.create_task(informer.run())
     await informer.wait_for_sync(timeout=10)
@@ -291,7 +314,7 @@ async def test_a_stopped_informer_resumes_where_it_stopped(
 
 @pytest.mark.parametrize("streaming", [True, False], ids=["streaming-list", "paginated-list"])
 async def test_transform_runs_once_per_object_received(
-    server: EmbeddedApiServer, kube: KubeClient, streaming: bool
+    server: EmbeddedApiServer, kube: KubeClient, streaming: bool, compact: bool
 ) -> None:
     for index in range(7):
         await kube.create(CONFIG_MAP, config_map(f"c{index}"), namespace="default")
@@ -302,8 +325,8 @@ async def test_transform_runs_once_per_object_received(
         return obj
 
     options = dataclasses.replace(FAST, streaming_list=streaming, page_size=3)
-    informer = SharedInformer(kube, CONFIG_MAP, namespace="default", transform=counting,
-                              options=options)
+    informer = SharedInformer(kube, CONFIG_MAP, compact=compact, namespace="default",
+                              transform=counting, options=options)
     async with informer:
         await informer.wait_for_sync(timeout=10)
         assert sorted(seen) == [f"c{index}" for index in range(7)]

@@ -51,12 +51,12 @@ async def watching(reflector: Reflector, server: EmbeddedApiServer) -> None:
 
 
 async def test_initial_state_comes_from_one_streaming_list(
-    server: EmbeddedApiServer, kube: KubeClient
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
 ) -> None:
     for i in range(30):
         await kube.create(CONFIG_MAP, config_map(f"cm-{i}", index=str(i)))
     deltas: list[Delta] = []
-    reflector = Reflector(kube, CONFIG_MAP, store=Store(), namespace="default",
+    reflector = Reflector(kube, CONFIG_MAP, store=Store(compact=compact), namespace="default",
                           on_change=deltas.append, options=FAST)
     async with running(reflector):
         await asyncio.wait_for(reflector.wait_for_sync(), 10)
@@ -75,12 +75,12 @@ async def test_initial_state_comes_from_one_streaming_list(
 
 
 async def test_without_streaming_the_initial_list_is_paginated(
-    server: EmbeddedApiServer, kube: KubeClient
+    server: EmbeddedApiServer, kube: KubeClient, compact: bool
 ) -> None:
     for i in range(25):
         await kube.create(CONFIG_MAP, config_map(f"cm-{i}"))
     options = dataclasses.replace(FAST, streaming_list=False, page_size=10)
-    reflector = Reflector(kube, CONFIG_MAP, store=Store(), options=options)
+    reflector = Reflector(kube, CONFIG_MAP, store=Store(compact=compact), options=options)
     async with running(reflector):
         await asyncio.wait_for(reflector.wait_for_sync(), 10)
         listed_at = reflector.store.resource_version
@@ -167,13 +167,13 @@ async def test_a_resume_from_the_last_event_replays_nothing_twice(
 
 
 async def test_expired_watch_relists_and_reports_unseen_deletes_as_tombstones(
-    server: EmbeddedApiServer, kube: KubeClient, caplog: pytest.LogCaptureFixture
+    server: EmbeddedApiServer, kube: KubeClient, caplog: pytest.LogCaptureFixture, compact: bool
 ) -> None:
     for name in ("kept", "changed", "doomed"):
         await kube.create(CONFIG_MAP, config_map(name))
     options = dataclasses.replace(FAST, streaming_list=False)
     deltas: list[Delta] = []
-    reflector = Reflector(kube, CONFIG_MAP, store=Store(), namespace="default",
+    reflector = Reflector(kube, CONFIG_MAP, store=Store(compact=compact), namespace="default",
                           on_change=deltas.append, options=options)
     async with running(reflector):
         await watching(reflector, server)

@@ -1,4 +1,7 @@
-"""The Store: keys, indexes, relist diffs, transforms and waiting on a resourceVersion."""
+"""The Store: keys, indexes, relist diffs, transforms and waiting on a resourceVersion.
+
+Every test runs against both ways of keeping objects (the `compact` fixture): decoded dicts and
+JSON bytes give the same observable results."""
 
 from __future__ import annotations
 
@@ -35,8 +38,8 @@ def names(objects: list[JSONObject]) -> set[str]:
     return {o["metadata"]["name"] for o in objects}
 
 
-def test_objects_are_keyed_by_namespace_and_name() -> None:
-    store = Store()
+def test_objects_are_keyed_by_namespace_and_name(compact: bool) -> None:
+    store = Store(compact=compact)
     store.apply("ADDED", obj("a", 1, "one"))
     store.apply("ADDED", obj("a", 2, "two"))
     store.apply("ADDED", obj("b", 3, ""))
@@ -47,8 +50,8 @@ def test_objects_are_keyed_by_namespace_and_name() -> None:
     assert len(store) == 3 and ("one", "a") in store
 
 
-def test_namespace_index_is_built_in() -> None:
-    store = Store()
+def test_namespace_index_is_built_in(compact: bool) -> None:
+    store = Store(compact=compact)
     for i, namespace in enumerate(["one", "one", "two", ""]):
         store.apply("ADDED", obj(f"o{i}", i + 1, namespace))
     assert names(store.by_index(NAMESPACE_INDEX, "one")) == {"o0", "o1"}
@@ -56,8 +59,8 @@ def test_namespace_index_is_built_in() -> None:
     assert sorted(store.index_values(NAMESPACE_INDEX)) == ["", "one", "two"]
 
 
-def test_custom_indexes_follow_updates_and_deletes() -> None:
-    store = Store(indexes={"owner": owners})
+def test_custom_indexes_follow_updates_and_deletes(compact: bool) -> None:
+    store = Store(indexes={"owner": owners}, compact=compact)
     store.add_index("app", lambda o: [o["metadata"]["labels"]["app"]]
                     if "app" in o["metadata"]["labels"] else [])
     store.add_index("size", lambda o: [str(o["spec"]["size"])])
@@ -80,8 +83,8 @@ def test_custom_indexes_follow_updates_and_deletes() -> None:
     assert names(store.by_index("app", "db")) == {"a"}
 
 
-def test_an_index_added_later_covers_cached_objects() -> None:
-    store = Store()
+def test_an_index_added_later_covers_cached_objects(compact: bool) -> None:
+    store = Store(compact=compact)
     store.apply("ADDED", obj("a", 1, owner="w1"))
     store.add_index("owner", owners)
     assert names(store.by_index("owner", "w1")) == {"a"}
@@ -92,9 +95,9 @@ def test_an_index_added_later_covers_cached_objects() -> None:
 
 
 def test_a_failing_index_function_is_logged_and_leaves_the_cache_consistent(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, compact: bool
 ) -> None:
-    store = Store(indexes={"size": lambda o: [str(o["spec"]["missing"])]})
+    store = Store(indexes={"size": lambda o: [str(o["spec"]["missing"])]}, compact=compact)
     with caplog.at_level(logging.ERROR):
         store.apply("ADDED", obj("a", 1))
         store.apply("MODIFIED", obj("a", 2))
@@ -103,8 +106,8 @@ def test_a_failing_index_function_is_logged_and_leaves_the_cache_consistent(
     assert len(store) == 0 and store.index_values("size") == []
 
 
-def test_watch_events_become_deltas() -> None:
-    store = Store()
+def test_watch_events_become_deltas(compact: bool) -> None:
+    store = Store(compact=compact)
     added = store.apply("ADDED", obj("a", 1))
     updated = store.apply("MODIFIED", obj("a", 2))
     repeated = store.apply("MODIFIED", obj("a", 2))
@@ -118,8 +121,8 @@ def test_watch_events_become_deltas() -> None:
     assert store.resource_version == "4"
 
 
-def test_replace_yields_the_difference_with_tombstones_for_vanished_objects() -> None:
-    store = Store()
+def test_replace_yields_the_difference_with_tombstones_for_vanished_objects(compact: bool) -> None:
+    store = Store(compact=compact)
     store.replace([obj("same", 1), obj("changed", 2), obj("gone", 3), obj("reborn", 4)], "4")
     kept = store.get(("default", "same"))
     deltas = store.replace(
@@ -135,14 +138,19 @@ def test_replace_yields_the_difference_with_tombstones_for_vanished_objects() ->
     }
     reborn = [d.type for d in deltas if d.key[1] == "reborn"]
     assert reborn == [DeltaType.DELETED, DeltaType.ADDED]
-    assert store.get(("default", "same")) is kept
+    # Unchanged objects keep their cached form: the same dict, or equal bytes decoded anew.
+    if compact:
+        assert store.get(("default", "same")) == kept
+        assert store.get(("default", "same")) is not kept
+    else:
+        assert store.get(("default", "same")) is kept
     assert store.resource_version == "9"
     assert names(store.by_index(NAMESPACE_INDEX, "default")) == {"same", "changed", "new",
                                                                   "reborn"}
 
 
-def test_transform_runs_before_caching() -> None:
-    store = Store(transform=drop_managed_fields)
+def test_transform_runs_before_caching(compact: bool) -> None:
+    store = Store(transform=drop_managed_fields, compact=compact)
     managed = obj("a", 1)
     managed["metadata"]["managedFields"] = [{"manager": "kubectl"}]
     delta = store.apply("ADDED", managed)
@@ -151,8 +159,8 @@ def test_transform_runs_before_caching() -> None:
     assert "managedFields" in managed["metadata"]  # the server's dict is not modified
 
 
-async def test_wait_for_resource_version_returns_once_the_cache_reaches_it() -> None:
-    store = Store()
+async def test_wait_for_resource_version_returns_once_the_cache_reaches_it(compact: bool) -> None:
+    store = Store(compact=compact)
     store.apply("ADDED", obj("a", 5))
     await store.wait_for_resource_version("5", timeout=0)
     await store.wait_for_resource_version("3", timeout=0)
@@ -166,8 +174,8 @@ async def test_wait_for_resource_version_returns_once_the_cache_reaches_it() -> 
     await waiter
 
 
-async def test_wait_for_resource_version_times_out_with_what_the_cache_saw() -> None:
-    store = Store()
+async def test_wait_for_resource_version_times_out_with_what_the_cache_saw(compact: bool) -> None:
+    store = Store(compact=compact)
     store.apply("ADDED", obj("a", 5))
     with pytest.raises(StaleCache) as caught:
         await store.wait_for_resource_version("6", timeout=0.01)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import sys
+import types
 
 import orjson
+import pytest
 
-from controllerkit.cache import Store, compose, drop_managed_fields, share_strings
+from controllerkit.cache import Store, Transform, compose, drop_managed_fields, share_strings
+from controllerkit.cache.transforms import transform_identity
 from controllerkit.meta import JSONObject
 
 
@@ -43,3 +47,52 @@ def test_composed_transforms_run_in_order_in_the_store() -> None:
     cached = store.list()[0]
     assert "managedFields" not in cached["metadata"]
     assert cached["metadata"]["labels"]["app"] == "web-" + "b" * 20
+
+
+def _module_transform(source: str, monkeypatch: pytest.MonkeyPatch) -> Transform:
+    """The function `strip` of a module built from `source`, registered as `fake_transforms`."""
+    module = types.ModuleType("fake_transforms")
+    exec(compile(source, "fake_transforms.py", "exec"), module.__dict__)
+    monkeypatch.setitem(sys.modules, "fake_transforms", module)
+    return module.strip  # type: ignore[no-any-return]
+
+
+def test_transform_identity_names_module_functions_and_their_compositions() -> None:
+    assert transform_identity(None) == ""
+    dropped = transform_identity(drop_managed_fields)
+    assert dropped is not None
+    assert dropped.startswith("controllerkit.cache.transforms.drop_managed_fields@")
+    assert dropped == transform_identity(drop_managed_fields)
+    both = transform_identity(compose(drop_managed_fields, share_strings))
+    assert both == f"compose({dropped},{transform_identity(share_strings)})"
+    assert both != transform_identity(compose(share_strings, drop_managed_fields))
+
+
+def test_transform_identity_is_unknown_for_what_a_name_cannot_pin_down() -> None:
+    def nested(obj: JSONObject) -> JSONObject:
+        return obj
+
+    class Passthrough:
+        def __call__(self, obj: JSONObject) -> JSONObject:
+            return obj
+
+    assert transform_identity(lambda obj: obj) is None
+    assert transform_identity(nested) is None
+    assert transform_identity(Passthrough()) is None
+    assert transform_identity(compose(drop_managed_fields, nested)) is None
+
+
+def test_transform_identity_changes_with_the_function_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = _module_transform("def strip(obj):\n    return obj\n", monkeypatch)
+    identity = transform_identity(original)
+    assert identity is not None and identity.startswith("fake_transforms.strip@")
+    # The same code loaded again (as by another process) has the same identity.
+    again = _module_transform("def strip(obj):\n    return obj\n", monkeypatch)
+    assert transform_identity(again) == identity
+    edited = _module_transform(
+        "def strip(obj):\n    obj.pop('status', None)\n    return obj\n", monkeypatch)
+    assert transform_identity(edited) not in (None, identity)
+    # No longer what its module exposes under its name: it cannot be pinned down.
+    assert transform_identity(original) is None

@@ -39,9 +39,10 @@ async def checkpoints(request: pytest.FixtureRequest, tmp_path: Path
     await store.aclose()
 
 
-def informer_for(kube: KubeClient, checkpoints: CheckpointStore) -> SharedInformer:
+def informer_for(kube: KubeClient, checkpoints: CheckpointStore, *,
+                 compact: bool = False) -> SharedInformer:
     return SharedInformer(kube, CONFIG_MAP, namespace="default", checkpoint_store=checkpoints,
-                          options=FAST)
+                          options=FAST, compact=compact)
 
 
 async def fifty_changes(kube: KubeClient) -> dict[ObjectKey, tuple[str, str]]:
@@ -62,7 +63,7 @@ async def fifty_changes(kube: KubeClient) -> dict[ObjectKey, tuple[str, str]]:
 
 @pytest.mark.parametrize("history", [10_000, 10], ids=["replayed", "replay-window-exceeded"])
 async def test_restart_delivers_exactly_the_changes_made_while_down(
-    checkpoints: CheckpointStore, history: int, caplog: pytest.LogCaptureFixture
+    checkpoints: CheckpointStore, history: int, caplog: pytest.LogCaptureFixture, compact: bool
 ) -> None:
     async with (
         EmbeddedApiServer(watch_history=history, bookmark_interval=0.2) as server,
@@ -70,7 +71,7 @@ async def test_restart_delivers_exactly_the_changes_made_while_down(
     ):
         for i in range(60):
             await kube.create(CONFIG_MAP, config_map(f"cm-{i:02d}", v="1"))
-        first = informer_for(kube, checkpoints)
+        first = informer_for(kube, checkpoints, compact=compact)
         async with first:
             await first.wait_for_sync(timeout=10)
         saved = await checkpoints.load(first.reflector.scope)
@@ -82,7 +83,7 @@ async def test_restart_delivers_exactly_the_changes_made_while_down(
         server.engine.requests.clear()
         exceeded_before = metric("controllerkit_reflector_replay_window_exceeded_total")
         recorder = EventRecorder()
-        second = informer_for(kube, checkpoints)
+        second = informer_for(kube, checkpoints, compact=compact)
         second.add_handler(recorder)
         with caplog.at_level(logging.INFO, logger="controllerkit.cache.reflector"):
             async with second:
