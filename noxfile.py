@@ -54,8 +54,10 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The embedded API server driven by kubectl, then the GitTarget controller mirroring
-    objects into a git repository, its conditions progressing to Ready."""
+    """The embedded API server driven by kubectl; the GitTarget controller mirroring objects
+    into a git repository, its conditions progressing to Ready; the SpritzBinding controller
+    replacing a runtime through its internal API."""
     session.install("-e", ".[examples]")
     session.run("python", "-m", "examples.demo", *session.posargs)
     session.run("python", "-m", "examples.gittarget.demo")
+    session.run("python", "-m", "examples.binding.demo")

@@ -12,19 +12,17 @@ committed as it happens, and prints `git log --oneline` of the repository.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from controllerkit import EmbeddedApiServer, KubeClient
+from controllerkit import KubeClient
 from controllerkit.client import WatchOptions
 from controllerkit.meta import CONFIG_MAP, SECRET, JSONObject
 
+from ..demo_support import run_command, run_main
 from .app import Settings, create_manager, install_crds
 from .contract import GATE_TYPES, READY
 from .kinds import GIT_PROVIDER, GIT_TARGET, WATCH_RULE
@@ -40,7 +38,7 @@ async def run_demo(server: str | Path, workdir: Path, *,
     """Run the demo against `server` (an http(s) URL of an open server, or a kubeconfig
     path), keeping the repository and the clones under `workdir`."""
     remote = workdir / "remote.git"  # `git init` creates the missing directories
-    await _git("init", "--quiet", "--bare", "--initial-branch=main", str(remote))
+    await run_command("git", "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
     client = (KubeClient.from_url(str(server)) if str(server).startswith(("http://", "https://"))
               else KubeClient.from_kubeconfig(server))
     async with client:
@@ -116,27 +114,10 @@ def _describe(status: dict[str, Any]) -> str:
 
 
 async def _log(remote: Path) -> str:
-    return await _git("--git-dir", str(remote), "log", "--oneline", "main", check=False)
-
-
-async def _git(*args: str, check: bool = True) -> str:
-    process = await asyncio.create_subprocess_exec(
-        "git", *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout, stderr = await process.communicate()
-    if check and process.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {stderr.decode().strip()}")
-    return stdout.decode()
-
-
-async def _main() -> None:
-    with tempfile.TemporaryDirectory(prefix="gittarget-demo-") as scratch:
-        async with EmbeddedApiServer() as server:
-            print(f"embedded API server at {server.url}; repository in {scratch}/remote.git\n")
-            await run_demo(server.kubeconfig_path, Path(scratch))
+    return await run_command("git", "--git-dir", str(remote), "log", "--oneline", "main",
+                             check=False)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(_main())
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run_main(run_demo, scratch_prefix="gittarget-demo-",
+             banner="embedded API server at {url}; repository in {scratch}/remote.git")

@@ -3,10 +3,9 @@ repositories, polling, the controller run in the test's event loop, manifests.""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +18,10 @@ from controllerkit.testing.kubectl import Kubectl
 from examples.gittarget.app import Settings, create_manager
 from examples.gittarget.kinds import GIT_TARGET
 
-RBAC = Path(__file__).resolve().parents[3] / "examples" / "gittarget" / "rbac.yaml"
+from .. import support as shared
+from ..support import ROOT
+
+RBAC = ROOT / "examples" / "gittarget" / "rbac.yaml"
 ADMIN_TOKEN = "admin-token"
 CONTROLLER_TOKEN = "controller-token"
 NAMESPACE = "default"
@@ -90,34 +92,15 @@ def commit_subjects(repository: Path, branch: str = "main") -> list[str]:
 
 async def eventually(check: Callable[[], Any], *, within: float = 30.0) -> Any:
     """Poll `check` (sync or async) until it returns something truthy; its last value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"still {value!r} after {within}s")
-        await asyncio.sleep(0.05)
+    return await shared.eventually(check, within=within)
 
 
-@contextlib.asynccontextmanager
-async def running(client: KubeClient, settings: Settings, **options: Any
-                  ) -> AsyncIterator[Manager]:
+def running(client: KubeClient, settings: Settings, **options: Any
+            ) -> contextlib.AbstractAsyncContextManager[Manager]:
     """The controller running until the block ends (then stopped gracefully)."""
     manager = create_manager(client, settings, metrics_bind_address="",
                              health_probe_bind_address="", **options)
-    task = asyncio.create_task(manager.run())
-    try:
-        await eventually(lambda: manager.ready or task.done())
-        if task.done():
-            task.result()
-        yield manager
-    finally:
-        manager.stop()
-        await task
+    return shared.running(manager, within=30.0)
 
 
 def provider(url: Path | str, *, name: str = "repo", branches: Iterable[str] = ("main",),
