@@ -209,7 +209,9 @@ class GatePipeline(Generic[ContextT]):
     def _ready(self, failure: tuple[Gate[ContextT], GateResult] | None,
                generation: int | None) -> JSONObject:
         if failure is None:
-            return _condition(self.ready_type, GateResult("True", self.ready_reason), generation)
+            passed = ", ".join(gate.type for gate in self.gates)
+            return _condition(self.ready_type, GateResult(
+                "True", self.ready_reason, f"all gates passed: {passed}"), generation)
         gate, result = failure
         message = f"{gate.type} is {result.status}: {result.reason}"
         if result.message:

@@ -125,6 +125,18 @@ async def test_a_non_blocking_gate_lets_later_gates_run_but_keeps_ready_false() 
     assert ready is not None and (ready["status"], ready["reason"]) == ("False", "Slow")
 
 
+async def test_ready_true_says_which_gates_passed() -> None:
+    async def fine(_: None) -> GateResult:
+        return GateResult("True", "OK")
+
+    status: JSONObject = {}
+    await GatePipeline([Gate("Validated", fine), Gate("Serving", fine)]).run(
+        None, status, now=T0)
+    ready = get_condition(status["conditions"], "Ready")
+    assert ready is not None
+    assert (ready["status"], ready["message"]) == ("True", "all gates passed: Validated, Serving")
+
+
 async def test_a_regression_upstream_marks_evaluated_gates_blocked() -> None:
     status: JSONObject = {}
     pipeline = lifecycle()
