@@ -198,6 +198,8 @@ def new_figures() -> dict[str, Figure]:
             f"heap{k}": Figure(f"Python objects per cached object, {name}",
                                "bytes (the JSON bytes, names, resourceVersions)"),
             f"warm_file{k}": Figure(f"warm restart, {name}, file checkpoint", since_start),
+            f"warm_file_loaded{k}": Figure(f"warm restart, {name}, file, fully loaded",
+                                           "ms (start to every object in memory)"),
             f"warm_sqlite{k}": Figure(f"warm restart, {name}, SQLite checkpoint", since_start),
             f"speed_up_file{k}": Figure(f"warm speed-up, {name}, file",
                                         f"x (vs the faster cold sync, {name}; {goal})"),
@@ -268,6 +270,8 @@ async def repetition(url: str, loaded: Loaded, figures: dict[str, Figure]) -> No
             path = Path(directory, f"{name}.db" if store == "sqlite" else name)
             warm = await warm_restart(url, size, store, path, *mode.options)
             figures[f"warm_{name}"].add(warm.sync_seconds * 1000)
+            if store == "file" and mode in (COMPACT, COMPACT_SLIM):
+                figures[f"warm_file_loaded{mode.key}"].add(warm.loaded_seconds * 1000)
             figures[f"speed_up_{name}"].add(cold[mode.key] / warm.sync_seconds)
             if store == "file" and mode in (COMPACT, COMPACT_SLIM):
                 # What switching a default cache to a compact one with checkpoints saves.

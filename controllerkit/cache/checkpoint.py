@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
-
-from ..meta import JSONObject, ResourceKind
+from ..meta import JSONObject
 from .checkpoint_metrics import record_save, record_save_failure
+from .checkpoint_scope import checkpoint_scope as checkpoint_scope
 from .clock import SYSTEM_CLOCK, Clock
 from .encoding import EncodedObjects
+
+if TYPE_CHECKING:
+    from .lazy_snapshot import LazySnapshot
 
 log = logging.getLogger("controllerkit.cache.checkpoint")
 
@@ -52,7 +52,7 @@ class Checkpoint:
     their resourceVersions, transforms and decoded objects are equal.
     """
 
-    __slots__ = ("_encoded", "_objects", "_resource_version", "_transform")
+    __slots__ = ("_encoded", "_lazy", "_objects", "_resource_version", "_transform")
 
     def __init__(
         self,
@@ -61,12 +61,14 @@ class Checkpoint:
         *,
         encoded: EncodedObjects | None = None,
         transform: str | None = None,
+        lazy: LazySnapshot | None = None,
     ) -> None:
-        if objects is not None and encoded is not None:
-            raise ValueError("a checkpoint takes its objects decoded or encoded, not both")
+        if sum(given is not None for given in (objects, encoded, lazy)) > 1:
+            raise ValueError("a checkpoint takes its objects decoded, encoded or lazy, not two")
         self._resource_version = resource_version
         self._objects = objects
         self._encoded = encoded
+        self._lazy = lazy
         self._transform = transform
 
     @property
@@ -78,27 +80,42 @@ class Checkpoint:
         return self._transform
 
     @property
+    def lazy(self) -> LazySnapshot | None:
+        """The snapshot still in its file (`FileCheckpointStore.load_lazy`), until read whole."""
+        return self._lazy if self._encoded is None else None
+
+    @property
     def has_objects(self) -> bool:
         """Whether the checkpoint holds a snapshot (possibly an empty one)."""
-        return self._objects is not None or self._encoded is not None
+        return self._objects is not None or self._encoded is not None or self._lazy is not None
 
     @property
     def object_count(self) -> int | None:
         """How many objects the snapshot holds; None without a snapshot."""
         if self._objects is not None:
             return len(self._objects)
+        if self._lazy is not None:
+            return len(self._lazy)
         return None if self._encoded is None else len(self._encoded)
 
     @property
     def objects(self) -> list[JSONObject] | None:
         """The snapshot's objects, decoded (on first use, if it was given encoded)."""
-        if self._objects is None and self._encoded is not None:
-            self._objects = self._encoded.decoded()
+        if self._objects is None:
+            encoded = self.encoded
+            if encoded is not None:
+                self._objects = encoded.decoded()
         return self._objects
 
     @property
     def encoded(self) -> EncodedObjects | None:
-        """The snapshot's objects, encoded (on first use, if it was given decoded)."""
+        """The snapshot's objects, encoded (on first use, if it was given decoded).
+
+        A lazy snapshot is read whole (and its file closed) on first use: blocking, and
+        `CorruptCheckpoint` if its file turns out damaged.
+        """
+        if self._encoded is None and self._lazy is not None:
+            self._encoded = self._lazy.read_all()
         if self._encoded is None and self._objects is not None:
             self._encoded = EncodedObjects.of(self._objects)
         return self._encoded
@@ -139,41 +156,10 @@ class CheckpointStore(Protocol):
         ...
 
 
-# Bump when the scope derivation changes: old checkpoints then stop matching (a cold start)
-# instead of being read under a scope they were not written for.
-_SCOPE_DERIVATION = "controllerkit.checkpoint-scope/1"
-_UNSAFE_SCOPE_CHARACTERS = re.compile(r"[^a-z0-9.-]+")
-_READABLE_PART_LIMIT = 120
 # A store that keeps failing is retried no faster than this, whatever the save interval.
 _MIN_RETRY_DELAY = 1.0
-
-
-def checkpoint_scope(
-    kind: ResourceKind, namespace: str | None, label_selector: str, field_selector: str
-) -> str:
-    """The scope name of one watch: kind (with version), namespace and selectors.
-
-    Stable across processes and releases (a pure function of its arguments), safe as a file
-    name (lowercase letters, digits, `.`, `-`, `_`; at most 180 characters) and unique: different
-    arguments give different scopes. Selectors are compared as written, so `a=1,b=2` and
-    `b=2,a=1` get different scopes (a cold start, never a wrong cache). A cluster-scoped kind
-    ignores `namespace`, as its REST path does. The readable prefix is for people; the digest
-    suffix is what makes the scope unique.
-    """
-    scoped_namespace = (namespace or "") if kind.namespaced else ""
-    identity = orjson.dumps([
-        _SCOPE_DERIVATION, kind.group, kind.version, kind.plural, scoped_namespace,
-        label_selector, field_selector,
-    ])
-    digest = hashlib.sha256(identity).hexdigest()[:32]
-    # Namespaces cannot contain "_", so the separators below never occur inside a part.
-    where = f"ns-{_safe(scoped_namespace)}" if scoped_namespace else "all"
-    readable = f"{_safe(kind.group_resource)}.{_safe(kind.version)}_{where}"
-    return f"{readable[:_READABLE_PART_LIMIT]}_{digest}"
-
-
-def _safe(part: str) -> str:
-    return _UNSAFE_SCOPE_CHARACTERS.sub("-", part.lower())
+# How often a writer looks again whether an incomplete cache (see `can_save`) is whole.
+_INCOMPLETE_RETRY_DELAY = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +196,9 @@ class CheckpointWriter:
       the then-current snapshot; nothing raises into `notify()`.
     Only notified changes are saved: a writer that was never notified writes nothing, so an
     informer stopped before its first sync never checkpoints a half-filled cache.
+    `can_save`, if given, says whether the cache holds a complete state: while it says no (a
+    snapshot still loading, or a damaged one awaiting its relist), saves wait, and `flush()`
+    and `aclose()` skip theirs (logged), so an incomplete cache is never saved.
     `flush()` saves now (waiting for an in-flight save first) and raises if that save fails;
     `aclose()` stops the task and flushes, logging instead of raising. The writer never closes
     the store, which may be shared by many scopes. `notify()` must be called on the event loop
@@ -226,6 +215,7 @@ class CheckpointWriter:
         max_pending_events: int = 1000,
         max_duty_cycle: float = 0.1,
         clock: Clock = SYSTEM_CLOCK,
+        can_save: Callable[[], bool] | None = None,
     ) -> None:
         if interval < 0:
             raise ValueError(f"interval must be >= 0, not {interval}")
@@ -240,6 +230,7 @@ class CheckpointWriter:
         self._max_pending_events = max_pending_events
         self._max_duty_cycle = max_duty_cycle
         self._clock = clock
+        self._can_save = can_save
         # Notifications not yet covered by a started save.
         self._pending = 0
         self._last_save_failed = False
@@ -327,6 +318,9 @@ class CheckpointWriter:
                 self._wake.clear()
                 await self._sleep_or_wake(delay)
                 continue
+            if self._can_save is not None and not self._can_save():
+                await self._sleep_or_wake(max(delay, _INCOMPLETE_RETRY_DELAY))
+                continue
             await self._save(raise_errors=False)
 
     async def _sleep_or_wake(self, delay: float) -> None:
@@ -341,6 +335,9 @@ class CheckpointWriter:
     async def _save(self, *, raise_errors: bool) -> None:
         async with self._save_lock:
             if self._pending == 0:
+                return
+            if self._can_save is not None and not self._can_save():
+                log.info("checkpoint of scope %s not saved: the cache is incomplete", self._scope)
                 return
             covered = self._pending
             self._pending = 0

@@ -14,8 +14,10 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from .checkpoint import Checkpoint
 from .checkpoint_codec import (
@@ -24,12 +26,22 @@ from .checkpoint_codec import (
     encode_checkpoint,
     read_checkpoint,
 )
+from .lazy_snapshot import LazySnapshot, open_lazy
 
 log = logging.getLogger("controllerkit.cache.checkpoint")
 
 _SAFE_SCOPE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
 _SUFFIX = ".json"
 _TEMP_SUFFIX = ".tmp"
+
+T = TypeVar("T")
+
+
+class _ReadWhole:
+    """The file holds no lazily readable snapshot: read it whole."""
+
+
+READ_WHOLE = _ReadWhole()
 
 
 class FileCheckpointStore:
@@ -65,6 +77,16 @@ class FileCheckpointStore:
         path = self.path(scope)
         return await asyncio.to_thread(self._read, scope, path)
 
+    async def load_lazy(self, scope: str) -> Checkpoint | None:
+        """`load`, but a format 3 snapshot stays in its file (`Checkpoint.lazy`).
+
+        Only the header and the key line are read and checked now; the body's length is checked
+        against the file's size. Each object is checked against its own checksum when it is
+        read. The checkpoint holds the file open until its snapshot is read whole or closed.
+        """
+        path = self.path(scope)
+        return await asyncio.to_thread(self._open, scope, path)
+
     async def save(self, scope: str, checkpoint: Checkpoint) -> None:
         path = self.path(scope)
         await asyncio.to_thread(self._write, scope, path, checkpoint)
@@ -74,11 +96,32 @@ class FileCheckpointStore:
         return None
 
     def _read(self, scope: str, path: Path) -> Checkpoint | None:
-        self._remove_leftover_temporaries(path)
-        try:
+        def read() -> Checkpoint | None:
             # Unbuffered: each read lands in a new chunk directly, a megabyte at a time.
             with path.open("rb", buffering=0) as file:
                 return read_checkpoint(scope, iter(partial(file.read, READ_CHUNK_BYTES), b""))
+
+        return self._cold_start_on_failure(path, read)
+
+    def _open(self, scope: str, path: Path) -> Checkpoint | None:
+        def open_or_read_whole() -> LazySnapshot | _ReadWhole:
+            snapshot = open_lazy(scope, path)
+            return READ_WHOLE if snapshot is None else snapshot
+
+        snapshot: LazySnapshot | _ReadWhole | None = self._cold_start_on_failure(
+            path, open_or_read_whole)
+        if snapshot is None:
+            return None
+        if isinstance(snapshot, _ReadWhole):  # an older format, or only a resourceVersion
+            return self._read(scope, path)
+        return Checkpoint(snapshot.resource_version, lazy=snapshot, transform=snapshot.transform)
+
+    def _cold_start_on_failure(self, path: Path, load: Callable[[], T]) -> T | None:
+        """`load()`, or None (a cold start follows) when the file is missing, unreadable or
+        corrupt; leftovers of unfinished saves are removed first."""
+        self._remove_leftover_temporaries(path)
+        try:
+            return load()
         except FileNotFoundError:
             return None
         except OSError as error:
@@ -91,10 +134,12 @@ class FileCheckpointStore:
     def _write(self, scope: str, path: Path, checkpoint: Checkpoint) -> None:
         pieces = encode_checkpoint(scope, checkpoint)
         self._directory.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(
-            dir=self._directory, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX
-        )
+        # Created and registered under the lock: a load scanning for leftovers in between
+        # would otherwise delete the file this save is writing.
         with self._in_flight_lock:
+            descriptor, temporary = tempfile.mkstemp(
+                dir=self._directory, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX
+            )
             self._in_flight.add(temporary)
         try:
             with os.fdopen(descriptor, "wb") as file:
@@ -123,13 +168,13 @@ class FileCheckpointStore:
             os.close(descriptor)
 
     def _remove_leftover_temporaries(self, path: Path) -> None:
-        try:
-            # Safe scopes hold no glob metacharacters, so the name needs no escaping.
-            leftovers = list(self._directory.glob(f".{path.name}.*{_TEMP_SUFFIX}"))
-        except OSError:
-            return
         with self._in_flight_lock:
-            leftovers = [p for p in leftovers if str(p) not in self._in_flight]
+            try:
+                # Safe scopes hold no glob metacharacters, so the name needs no escaping.
+                found = list(self._directory.glob(f".{path.name}.*{_TEMP_SUFFIX}"))
+            except OSError:
+                return
+            leftovers = [p for p in found if str(p) not in self._in_flight]
         for leftover in leftovers:
             log.info("removing %s, left by a save that did not finish", leftover)
             leftover.unlink(missing_ok=True)

@@ -8,6 +8,8 @@
 - `controllerkit_checkpoint_last_save_duration_seconds{scope}`: how long the last successful
   save took (serialising plus disk). Saves are spaced to at most a tenth of the time, so this
   times ten is the shortest gap between saves.
+- `controllerkit_checkpoint_load_failures_total{scope}`: snapshots found damaged (or cut off)
+  after a lazy warm restart had started from them; each one is logged and followed by a relist.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ _LAST_SAVE = Gauge("controllerkit_checkpoint_last_save_timestamp_seconds",
                    "Unix time of the last successful checkpoint save, by scope", ["scope"])
 _LAST_DURATION = Gauge("controllerkit_checkpoint_last_save_duration_seconds",
                        "Duration of the last successful checkpoint save, by scope", ["scope"])
+
+_LOAD_FAILURES = Counter("controllerkit_checkpoint_load_failures_total",
+                         "Checkpoint snapshots found damaged while loading lazily, by scope",
+                         ["scope"])
+
+
+def record_load_failure(scope: str) -> None:
+    """Count one snapshot of `scope` found damaged after a lazy warm restart began."""
+    _LOAD_FAILURES.labels(scope=scope).inc()
 
 
 def record_save(scope: str, duration: float) -> None:

@@ -37,6 +37,7 @@ class ReflectorStats:
     expired_watches: int = 0
     replay_window_exceeded: int = 0
     warm_starts: int = 0
+    damaged_snapshots: int = 0
     errors: int = 0
 
 

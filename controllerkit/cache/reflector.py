@@ -21,7 +21,9 @@ into the store (no handler events for it), watches from the snapshot's resourceV
 request) and reports synced at once; the server's replay then delivers exactly what changed
 while the process was down. If the server answers 410 (its replay window was exceeded), the
 reflector relists and the store's diff against the snapshot yields the same adds, updates and
-deletes; `stats.replay_window_exceeded` counts it and a warning is logged.
+deletes; `stats.replay_window_exceeded` counts it and a warning is logged. A compact store
+restores a file checkpoint lazily (see `snapshot_loading`); a snapshot found damaged later is
+followed by the same relist and diff.
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ from ..errors import (
 )
 from ..meta import ResourceKind
 from .backoff import Backoff
-from .checkpoint import Checkpoint, CheckpointStore, CheckpointWriter, checkpoint_scope
+from .checkpoint import Checkpoint, CheckpointStore, CheckpointWriter
+from .checkpoint_scope import checkpoint_scope
 from .clock import SYSTEM_CLOCK, Clock
 from .delta import Delta
 from .gc_pause import paused_gc
+from .lazy_snapshot import LazyLoading
 from .listing import StreamEndedEarly, StreamingListUnsupported, list_pages, stream_initial
 from .metrics import (
     ReflectorStats,
@@ -55,6 +59,7 @@ from .metrics import (
     record_watch_restart,
 )
 from .options import ReflectorOptions
+from .snapshot_loading import SnapshotDamaged, SnapshotLoader
 from .snapshots import restore, snapshot
 from .store import Prepared, Store
 from .transforms import transform_identity
@@ -113,6 +118,7 @@ class Reflector:
         self._transform_identity = transform_identity(store.transform)
         self._checkpoint_store = checkpoint
         self._writer: CheckpointWriter | None = None
+        self._loader = SnapshotLoader(store, self.scope, self.describe(), self.stats)
         self._clock = clock
         self._random = random
         self._backoff = Backoff(self.options.backoff, clock=clock, random=random)
@@ -155,10 +161,12 @@ class Reflector:
                     self._checkpoint_store, self.scope, self._snapshot,
                     interval=self.options.checkpoint_interval,
                     max_pending_events=self.options.checkpoint_max_pending_events,
-                    clock=self._clock,
+                    clock=self._clock, can_save=lambda: self._loader.complete,
                 )
             await self._list_and_watch(need_list)
         finally:
+            await self._loader.aclose()
+            self._loader.finish()
             if self._writer is not None:
                 # Saves the state at shutdown, so a restart replays only what came after.
                 await self._writer.aclose()
@@ -175,7 +183,7 @@ class Reflector:
                 if stream is None:
                     stream = self._open_watch()
                 started = self._clock.monotonic()
-                events = await self._consume(stream)
+                events = await self._loader.watch(self._consume, stream)
                 record_watch_restart(self.kind, self.stats)
                 if events == 0 and self._clock.monotonic() - started < _SHORT_WATCH_SECONDS:
                     delay = self._backoff.next_delay()
@@ -186,6 +194,8 @@ class Reflector:
                 # in trouble (or compacting fast); back off as client-go does between relists.
                 if self._expired_in_a_row > 1:
                     delay = self._backoff.next_delay()
+            except SnapshotDamaged:
+                need_list = True
             except TooManyRequests as error:
                 delay = max(error.retry_after or 0.0, self._backoff.next_delay())
                 self._failed(error, f"throttled (429); retrying in {delay:.1f}s")
@@ -245,8 +255,12 @@ class Reflector:
         """Load this scope's checkpoint into the store; whether that gave a complete state."""
         if self._checkpoint_store is None:
             return False
+        store = self._checkpoint_store
         try:
-            checkpoint = await self._checkpoint_store.load(self.scope)
+            # Only a compact store can leave a snapshot's bytes in the file.
+            checkpoint = await (store.load_lazy(self.scope)
+                                if self.store.compact and isinstance(store, LazyLoading)
+                                else store.load(self.scope))
         except Exception:
             logger.exception("%s: loading the checkpoint failed; starting cold", self.describe())
             return False
@@ -254,8 +268,10 @@ class Reflector:
             logger.info("%s: no usable checkpoint snapshot; starting with a list",
                         self.describe())
             return False
-        if not await restore(self.store, checkpoint, self._transform_identity, self.describe()):
+        if not await restore(self.store, checkpoint, self._transform_identity, self.describe(),
+                             self._loader.on_damage):
             return False
+        self._loader.start()
         self._warm = True
         record_warm_start(self.kind, self.stats)
         self._synced.set()
@@ -332,6 +348,7 @@ class Reflector:
             for delta in deltas:
                 self._emit(delta)
         self._warm = False
+        self._loader.relisted()
         self._synced.set()
         self._changed()
 

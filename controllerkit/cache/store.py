@@ -36,12 +36,14 @@ from collections.abc import Iterable, Mapping
 from typing import cast
 
 from ..meta import JSONObject, ObjectKey, object_key, resource_version
-from .compact_table import CompactTable
+from .checkpoint_codec import CorruptCheckpoint
+from .compact_table import CompactTable, SnapshotDamaged
 from .compact_updates import EncodedEntry, replace_encoded
 from .delta import Delta, DeltaType
 from .encoding import EncodedObjects, encode_object
 from .freshness import Freshness, StaleCache
 from .indexes import CustomIndexes, IndexFunc
+from .lazy_snapshot import LazySnapshot
 from .table import DictTable, ObjectTable
 from .transforms import Transform
 
@@ -201,6 +203,10 @@ class Store:
             obj = self._transform(obj)
         key = object_key(obj)
         table = self._table
+        if self._compact is not None and self._compact.unloaded:
+            # Read it from a lazy snapshot now: if that fails, the key is dropped before the
+            # event is weighed against it.
+            self._compact.raw(key)
         cached_version = table.version(key)
         delta: Delta | None = None
         if event_type == "DELETED":
@@ -293,6 +299,7 @@ class Store:
         if self._compact is None:
             return self.replace(cast(builtins.list[JSONObject], items), at_resource_version,
                                 transformed=True)
+        self._compact.load_all()
         deltas = replace_encoded(self._compact, self._custom,
                                  cast(builtins.list[EncodedEntry], items))
         self.set_resource_version(at_resource_version)
@@ -321,6 +328,40 @@ class Store:
             # The deltas are never iterated, so nothing is decoded again.
             self.replace_prepared([self._encode(obj, False) for obj in objects],
                                   at_resource_version)
+
+    def restore_lazy(self, snapshot: LazySnapshot, at_resource_version: str,
+                     on_damage: SnapshotDamaged) -> None:
+        """A compact store's `restore` of a snapshot still in its file (see `CompactTable`).
+
+        Reads return only objects checked against the snapshot's checksums; `load_step` reads
+        the rest. If the file turns out damaged, the objects not read yet are dropped, the
+        custom indexes rebuilt on their next query, and `on_damage` told: the store is then
+        incomplete until the caller's relist makes it whole again.
+        """
+        if self._compact is None:
+            raise TypeError("only a compact store restores a snapshot lazily")
+
+        def damaged(error: CorruptCheckpoint, dropped: int) -> None:
+            self._custom.mark_pending()
+            on_damage(error, dropped)
+
+        self._compact.restore_lazy(snapshot, damaged)
+        self._custom.mark_pending()
+        self.set_resource_version(at_resource_version)
+
+    @property
+    def unloaded(self) -> int:
+        """Objects of a lazily restored snapshot not read from its file yet."""
+        return 0 if self._compact is None else self._compact.unloaded
+
+    def load_step(self) -> bool:
+        """Read the next span of a lazily restored snapshot; whether more remain."""
+        return self._compact is not None and self._compact.load_step()
+
+    def load_all(self) -> None:
+        """Read whatever a lazily restored snapshot still has in its file, now (blocking)."""
+        if self._compact is not None:
+            self._compact.load_all()
 
     def encoded(self) -> EncodedObjects:
         """Every cached object, encoded: cheap for a compact store (no encoding, shared bytes),

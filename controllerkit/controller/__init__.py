@@ -11,7 +11,7 @@
 """
 
 from .builder import ControllerBuilder
-from .controller import DEFAULT_MAX_RETRIES, Controller, ControllerStats, QuarantinedItem
+from .controller import Controller
 from .finalizers import (
     Finalizer,
     FinalizerOutcome,
@@ -38,6 +38,8 @@ from .predicates import (
     not_,
     or_,
 )
+from .quarantine import DEFAULT_MAX_RETRIES, QuarantinedItem
+from .stats import ControllerStats
 from .typed import ModelReconciler, TypedReconciler
 
 __all__ = [

@@ -24,9 +24,10 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..meta import ResourceKind
 from ..reconcile import Reconciler, Request
 from ..workqueue import RateLimiter, WorkqueueMetrics
-from .controller import DEFAULT_MAX_RETRIES, Controller, QuarantinedItem
+from .controller import Controller
 from .handlers import EnqueueHandler, RequestMapper, request_for_object, request_for_owner
 from .predicates import Predicate
+from .quarantine import DEFAULT_MAX_RETRIES, QuarantinedItem
 
 __all__ = ["ControllerBuilder"]
 

@@ -12,6 +12,9 @@ Usually built by `ControllerBuilder`, which wires the informers and handlers.
 Replicas that share the keys of one controller (`controllerkit.sharding`) restrict it with
 `set_ownership`, and move keys with `reconciling`, `cancel_reconciles` and
 `primary_requests`.
+
+Beside it: the quarantine of keys that keep failing (`quarantine`), the bookkeeping of
+running reconciles that lets them be cancelled (`running`), and the counters (`stats`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import TracebackType
 
 from ..cache import HandlerRegistration, SharedInformer
@@ -35,67 +36,14 @@ from ..workqueue import (
     WorkqueueMetrics,
 )
 from .handlers import EnqueueHandler
+from .quarantine import DEFAULT_MAX_RETRIES, Quarantine, QuarantinedItem
+from .running import OwnershipFilter, RunningReconciles
+from .stats import ControllerStats
 
-OwnershipFilter = Callable[[Request], bool]
-"""Whether this process may reconcile a request now; must be quick and must not block."""
-
+# The types of Controller's signature are importable from here as well.
 __all__ = ["DEFAULT_MAX_RETRIES", "Controller", "ControllerStats", "QuarantinedItem"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_RETRIES = 15
-"""Retries before a failing key is quarantined: with the default backoff (5 ms doubling), the
-last one comes about 2.7 minutes after the first failure."""
-
-
-@dataclass(slots=True)
-class _Running:
-    """A reconcile in flight: the worker task running it, and whether it was told to stop."""
-
-    task: asyncio.Task[object]
-    cancelled: bool = False
-    ended: asyncio.Future[None] | None = None  # made when someone waits for the end
-
-
-@dataclass(frozen=True, slots=True)
-class QuarantinedItem:
-    """A key parked after `failures` failed reconciles in a row; `last_error` says why.
-
-    `since` is the controller clock's `monotonic()` when it was parked.
-    """
-
-    request: Request
-    failures: int
-    last_error: str
-    since: float
-
-
-@dataclass
-class ControllerStats:
-    """Counters of one controller, for metrics and tests.
-
-    `results` counts finished reconciles by outcome: `success`, `requeue_after`, `error`
-    (retried), `terminal_error`, `quarantined` (the failure that parked the key) and
-    `cancelled` (ended by `cancel_reconciles`: its key moved to another replica). A timed-out
-    reconcile counts as `error`. `not_owned` counts requests dropped from the queue without a
-    reconcile because the ownership filter no longer accepted them.
-    """
-
-    results: Counter[str] = field(default_factory=Counter)
-    active_workers: int = 0
-    reconcile_seconds: float = 0.0
-    not_owned: int = 0
-
-    @property
-    def reconciles(self) -> int:
-        """How many reconciles finished, whatever the outcome."""
-        return sum(self.results.values())
-
-    @property
-    def errors(self) -> int:
-        """Reconciles that raised (including terminal and quarantining failures)."""
-        return (self.results["error"] + self.results["terminal_error"]
-                + self.results["quarantined"])
 
 
 class Controller:
@@ -162,12 +110,12 @@ class Controller:
         self.queue: RateLimitingQueue[Request] = RateLimitingQueue(
             rate_limiter, name=name, clock=clock, metrics=queue_metrics)
         self._clock = clock
-        self._quarantine: dict[Request, QuarantinedItem] = {}
+        self._quarantine = Quarantine(self.queue)
         self._informers: list[SharedInformer] = []
         self._registrations: list[HandlerRegistration] = []
         self._primary: tuple[SharedInformer, EnqueueHandler] | None = None
         self._owns: OwnershipFilter | None = None
-        self._running: dict[Request, _Running] = {}
+        self._running = RunningReconciles()
         self._reconcile_ids = itertools.count(1)
         self._started = False
         self._stop_requested = asyncio.Event()
@@ -210,20 +158,18 @@ class Controller:
         if request in self._quarantine:
             if not object_changed:
                 return
-            del self._quarantine[request]
-            self.queue.forget(request)
+            self._quarantine.release(request)
             logger.info("%s: %s changed; leaving quarantine", self.name, request)
         self.queue.add(request, priority)
 
     def quarantined(self) -> list[QuarantinedItem]:
         """The parked keys, oldest first."""
-        return sorted(self._quarantine.values(), key=lambda item: item.since)
+        return self._quarantine.items()
 
     def requeue(self, request: Request) -> bool:
         """Release a quarantined key for a fresh start now; False if it was not quarantined."""
-        if self._quarantine.pop(request, None) is None:
+        if not self._quarantine.release(request):
             return False
-        self.queue.forget(request)
         self.queue.add(request)
         logger.info("%s: %s released from quarantine on request", self.name, request)
         return True
@@ -244,7 +190,7 @@ class Controller:
     @property
     def reconciling(self) -> frozenset[Request]:
         """The requests whose reconcile is running right now."""
-        return frozenset(self._running)
+        return self._running.requests
 
     async def cancel_reconciles(self, which: OwnershipFilter) -> int:
         """Cancel the running reconciles of the requests `which` accepts; wait until they end.
@@ -254,18 +200,7 @@ class Controller:
         backoff is forgotten); its worker carries on with the next request. Reconciles that
         start after this call are not affected (that is the ownership filter's job).
         """
-        chosen = [running for request, running in self._running.items() if which(request)]
-        if not chosen:
-            return 0
-        loop = asyncio.get_running_loop()
-        for running in chosen:
-            if not running.cancelled:  # once: a second cancel would reach the worker itself
-                running.cancelled = True
-                running.task.cancel()
-            if running.ended is None:
-                running.ended = loop.create_future()
-        await asyncio.wait([running.ended for running in chosen if running.ended is not None])
-        return len(chosen)
+        return await self._running.cancel(which)
 
     def primary_requests(self) -> set[Request]:
         """The requests of every object in the primary informer's cache (the `for_` kind).
@@ -306,27 +241,11 @@ class Controller:
                 self.queue.done(request)
 
     async def _reconcile(self, request: Request) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        running = self._running[request] = _Running(task)
-        try:
-            await self._reconcile_once(request)
-        except asyncio.CancelledError:
-            # Ours (cancel_reconciles) unless the worker itself is being cancelled as well.
-            if not running.cancelled or task.uncancel() > 0:
-                raise
+        if not await self._running.run(request, self._reconcile_once(request)):
             self.stats.results["cancelled"] += 1
             self.queue.forget(request)
             logger.info("%s: reconcile of %s cancelled: the key is no longer this "
                         "replica's", self.name, request)
-        else:
-            if running.cancelled:
-                # The reconciler swallowed the cancellation; do not leave it pending.
-                task.uncancel()
-        finally:
-            del self._running[request]
-            if running.ended is not None:
-                running.ended.set_result(None)
 
     async def _reconcile_once(self, request: Request) -> None:
         reconcile_id = next(self._reconcile_ids)
@@ -372,9 +291,8 @@ class Controller:
             self.queue.add_rate_limited(request)
             return
         self.stats.results["quarantined"] += 1
-        self.queue.forget(request)
         item = QuarantinedItem(request, retries + 1, description, self._clock.monotonic())
-        self._quarantine[request] = item
+        self._quarantine.park(item)
         logger.error("%s: %s quarantined after %d failed reconciles; it restarts when it "
                      "changes or is requeued: %s", self.name, request, item.failures,
                      description, exc_info=error, extra=context)

@@ -20,6 +20,7 @@ import pytest
 
 from controllerkit.cache.checkpoint import Checkpoint, CheckpointStore
 from controllerkit.cache.checkpoint_codec import (
+    CorruptCheckpoint,
     decode_checkpoint,
     encode_checkpoint,
     read_checkpoint,
@@ -259,13 +260,24 @@ async def test_file_store_failing_rename_keeps_the_previous_checkpoint(
     assert file_names(tmp_path) == [f"{SCOPE}.json"]
 
 
-# --- the stored format: format 2 keeps bytes; format 1 still loads ------------------------------
+# --- the stored format: format 3 keeps bytes; formats 1 and 2 still load -----------------------
 
 def format_1(scope: str, resource_version: str, objects: list[JSONObject]) -> bytes:
     """A checkpoint as releases before format 2 wrote it: a header, then one object per line."""
     header = {"format": 1, "scope": scope, "resourceVersion": resource_version,
               "objectCount": len(objects)}
     return b"".join(orjson.dumps(item) + b"\n" for item in [header, *objects])
+
+
+def format_2(scope: str, resource_version: str, objects: list[JSONObject]) -> bytes:
+    """A checkpoint as releases before format 3 wrote it: header, key line, body, CRC-32."""
+    encoded = EncodedObjects.of(objects)
+    keys = orjson.dumps([[run.namespace, run.names, run.versions] for run in encoded.runs])
+    body = b"".join(data + b"\n" for run in encoded.runs for data in run.data)
+    header = {"format": 2, "scope": scope, "resourceVersion": resource_version,
+              "objectCount": len(objects), "transform": None, "bodyBytes": len(body)}
+    return (orjson.dumps(header) + b"\n" + keys + b"\n" + body
+            + orjson.dumps({"crc32": zlib.crc32(body, zlib.crc32(keys + b"\n"))}) + b"\n")
 
 
 async def write_raw(store_kind: str, store: CheckpointStore, tmp_path: Path,
@@ -293,6 +305,18 @@ async def test_a_format_1_checkpoint_still_loads(
     assert loaded is not None and loaded.transform is None
 
 
+async def test_a_format_2_checkpoint_still_loads(
+    store_kind: str, store: CheckpointStore, tmp_path: Path
+) -> None:
+    objects = snapshot(20)
+    await write_raw(store_kind, store, tmp_path, format_2(SCOPE, "56", objects))
+
+    loaded = await store.load(SCOPE)
+
+    assert loaded == Checkpoint("56", objects)
+    assert loaded is not None and loaded.encoded is not None
+
+
 async def test_an_encoded_snapshot_round_trips_as_the_same_bytes(store: CheckpointStore) -> None:
     objects = snapshot(40)
     encoded = EncodedObjects.of(objects)
@@ -317,14 +341,14 @@ def test_a_checkpoint_converts_between_its_two_forms_on_first_use() -> None:
     assert encoded.objects == objects and encoded == decoded
     assert Checkpoint("3", None).object_count is None and not Checkpoint("3", None).has_objects
     assert Checkpoint("3", []) != Checkpoint("3", None)
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="not two"):
         Checkpoint("3", objects, encoded=EncodedObjects.of(objects))
 
 
 def test_stored_bytes_decode_to_the_checkpoint_they_were_made_from() -> None:
     saved = Checkpoint("9", snapshot(1200), transform="")
     data = b"".join(encode_checkpoint(SCOPE, saved))
-    assert data.startswith(b'{"format":2,')
+    assert data.startswith(b'{"format":3,')
     assert decode_checkpoint(SCOPE, data) == saved
     # Read in pieces of any size, the same checkpoint.
     pieces = [data[start:start + 4099] for start in range(0, len(data), 4099)]
@@ -349,6 +373,20 @@ def _without_object(valid: bytes, index: int) -> bytes:
     header_fields["bodyBytes"] = len(joined)
     return (orjson.dumps(header_fields) + b"\n" + keys + b"\n" + joined
             + orjson.dumps({"crc32": zlib.crc32(joined, zlib.crc32(keys + b"\n"))}) + b"\n")
+
+
+def _with_keys(valid: bytes, change: Callable[[list[list[object]]], None],
+               *, body: Callable[[list[bytes]], None] | None = None) -> bytes:
+    """Format 3 data with its key line (and body) changed, and the header made to match."""
+    lines = valid.split(b"\n")
+    header, runs, objects = orjson.loads(lines[0]), orjson.loads(lines[1]), lines[2:-1]
+    change(runs)
+    if body is not None:
+        body(objects)
+    keys = orjson.dumps(runs) + b"\n"
+    joined = b"".join(line + b"\n" for line in objects)
+    header.update(keyBytes=len(keys), keyCrc32=zlib.crc32(keys), bodyBytes=len(joined))
+    return orjson.dumps(header) + b"\n" + keys + joined
 
 
 def _miscounted_keys(valid: bytes) -> bytes:
@@ -403,11 +441,39 @@ _FORMAT_2_DAMAGES = [
     (lambda valid: valid + b'{"one":"too many"}\n', "unexpected bytes after the last",
      "trailing-line"),
 ]
+_FORMAT_3_DAMAGES = [
+    (lambda valid: re.sub(rb'"bodyBytes":\d+', b'"bodyBytes":-5', valid), "is not a length",
+     "bad-body-length"),
+    (lambda valid: re.sub(rb'"keyCrc32":\d+', b'"keyCrc32":"x"', valid), "is not a length",
+     "bad-key-checksum"),
+    (lambda valid: valid[: valid.index(b"\n") + 1], "no key line", "no-key-line"),
+    (lambda valid: _replace_line(valid, 1, b"[oops"), "the key line holds", "key-line-cut"),
+    (lambda valid: _replace_line(valid, 1, valid.split(b"\n")[1].replace(b"ns-0", b"ns-9", 1)),
+     "key line does not match its checksum", "key-line-damaged"),
+    (lambda valid: _with_keys(valid, lambda runs: runs[0].pop()),
+     "key line entry is not [namespace, names, versions, lengths, checksums]",
+     "key-line-malformed"),
+    (lambda valid: _with_keys(valid, lambda runs: [part.pop() for part in runs[-1][1:]]),
+     "key line names 2 objects, not 3", "key-line-miscounted"),
+    (lambda valid: _with_keys(valid, lambda runs: None, body=lambda objects: objects.pop(1)),
+     "does not match the key line", "object-missing"),
+    (lambda valid: valid[: len(valid) // 2], "cut off", "cut-mid-body"),
+    (lambda valid: _replace_line(valid, 3, valid.split(b"\n")[3].replace(b"xxx", b"xyx", 1)),
+     "object 1 does not match its checksum", "damaged-body"),
+    (lambda valid: _replace_line(valid, 3, valid.split(b"\n")[3][:-1] + b" "),
+     "object 1 does not match its checksum", "damaged-last-byte"),
+    (lambda valid: valid.replace(b'"transform":null', b'"transform":7'), "is not a name",
+     "bad-transform"),
+    (lambda valid: valid + b'{"one":"too many"}\n', "unexpected bytes after the last",
+     "trailing-line"),
+]
 _DAMAGES = (
     [pytest.param(1, damage, reason, id=f"format-1-{name}")
      for damage, reason, name in _HEADER_DAMAGES + _FORMAT_1_DAMAGES]
     + [pytest.param(2, damage, reason, id=f"format-2-{name}")
        for damage, reason, name in _HEADER_DAMAGES + _FORMAT_2_DAMAGES]
+    + [pytest.param(3, damage, reason, id=f"format-3-{name}")
+       for damage, reason, name in _HEADER_DAMAGES + _FORMAT_3_DAMAGES]
 )
 
 
@@ -419,17 +485,31 @@ async def test_file_store_treats_a_corrupt_file_as_no_checkpoint_and_warns(
     store = FileCheckpointStore(tmp_path)
     if version == 1:
         store.path(SCOPE).write_bytes(format_1(SCOPE, "5", snapshot(3)))
+    elif version == 2:
+        store.path(SCOPE).write_bytes(format_2(SCOPE, "5", snapshot(3)))
     else:
         await store.save(SCOPE, Checkpoint("5", snapshot(3)))
     valid = store.path(SCOPE).read_bytes()
+    assert valid.startswith(b'{"format":%d,' % version)
     assert await store.load(SCOPE) == Checkpoint("5", snapshot(3))
     store.path(SCOPE).write_bytes(damage(valid))
 
     with caplog.at_level(logging.WARNING, logger="controllerkit.cache.checkpoint"):
         assert await store.load(SCOPE) is None
+        # A lazy load refuses the same data, or (for damage in the body, which it reads only
+        # later) finds it when the objects are read.
+        lazy = await store.load_lazy(SCOPE)
+    if lazy is not None:
+        assert lazy.lazy is not None
+        with pytest.raises(CorruptCheckpoint, match=re.escape(reason)):
+            _ = lazy.encoded
+        assert lazy.lazy is None or lazy.lazy.closed
 
-    assert any(reason in record.getMessage() and str(store.path(SCOPE)) in record.getMessage()
-               for record in caplog.records), caplog.text
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(reason in message and str(store.path(SCOPE)) in message
+               for message in messages), caplog.text
+    if lazy is None:
+        assert sum(str(store.path(SCOPE)) in message for message in messages) == 2, caplog.text
     await store.save(SCOPE, Checkpoint("6", None))
     assert await store.load(SCOPE) == Checkpoint("6", None), "the next save replaces it"
 

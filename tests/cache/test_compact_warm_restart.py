@@ -101,7 +101,7 @@ async def test_a_format_1_checkpoint_warm_starts_either_kind_of_cache(
                                   ("update", ("default", "cm-0")),
                                   ("delete", ("default", "cm-1"))]
     assert recorder.events[1].old == listed.items[0]
-    assert path.read_bytes().startswith(b'{"format":2,'), "saved again in the current format"
+    assert path.read_bytes().startswith(b'{"format":3,'), "saved again in the current format"
 
 
 async def test_a_compact_cache_adopts_a_snapshot_written_under_its_own_transform(
