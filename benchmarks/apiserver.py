@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from .report import Figure, environment, error_leaves, table
+from .report import Figure, environment, run_and_print
 from .resources import COLLECTION, Client, StatusWriter, concurrently, gadget, install_crd
 from .server_process import ServerProcess
 from .watch_fanout import watch_fanout
@@ -167,18 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = "1 repetition" if settings.repeat == 1 else f"{settings.repeat} repetitions"
     print(f"{runs}, each against a fresh server process; median, min and max over them",
           flush=True)
-    try:
-        figures = asyncio.run(run(settings))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("benchmark interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        for error in error_leaves(exc):
-            print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    print()
-    print(table(figures))
-    return 0
+    return run_and_print(run(settings))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION, LEASE, JSONObject, ob
 from controllerkit.sharding import SHARD_OF_LABEL, SHARD_VIEW_ANNOTATION
 
 from .ha_app import GADGET
-from .report import Figure, environment, table
+from .report import Figure, environment, run_and_print
 from .resources import NAMESPACE, crd
 from .server_process import ServerProcess
 
@@ -355,14 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{settings.objects} Gadgets; lease {LEASE_DURATION} s, renew deadline "
           f"{RENEW_DEADLINE} s, retry {RETRY_PERIOD} s; {settings.repeat} round(s) a figure; "
           f"median, min and max", flush=True)
-    try:
-        figures = asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        print("benchmark interrupted", file=sys.stderr)
-        return 130
-    print()
-    print(table(figures))
-    return 0
+    return run_and_print(run(settings))
 
 
 if __name__ == "__main__":

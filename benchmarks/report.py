@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import platform
 import statistics
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -70,3 +73,22 @@ def error_leaves(error: BaseException) -> list[BaseException]:
         for leaf in error_leaves(inner):
             found.setdefault(f"{type(leaf).__name__}: {leaf}", leaf)
     return list(found.values())
+
+
+def run_and_print(measure: Coroutine[Any, Any, list[Figure]]) -> int:
+    """Run a benchmark's measurements and print their table; the process's exit status.
+
+    130 when interrupted; 1, with each underlying error on stderr, when a measurement failed.
+    """
+    try:
+        figures = asyncio.run(measure)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("benchmark interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        for error in error_leaves(exc):
+            print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print()
+    print(table(figures))
+    return 0

@@ -28,7 +28,7 @@ from controllerkit.workqueue import (
     WorkqueueMetrics,
 )
 
-from .report import Figure, environment, table
+from .report import Figure, environment, run_and_print
 
 BATCH = 1_000  # keys added between yields when several consumers run
 
@@ -193,14 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     print(environment())
     runs = "1 repetition" if settings.repeat == 1 else f"{settings.repeat} repetitions"
     print(f"{runs}; median, min and max over them", flush=True)
-    try:
-        figures = asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        print("benchmark interrupted", file=sys.stderr)
-        return 130
-    print()
-    print(table(figures))
-    return 0
+    return run_and_print(run(settings))
 
 
 if __name__ == "__main__":
