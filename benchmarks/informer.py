@@ -38,7 +38,7 @@ from controllerkit.client import KubeClient, PatchType
 from controllerkit.meta import CONFIG_MAP, NAMESPACE
 
 from .informer_client import Result
-from .report import Figure, environment, error_leaves, table
+from .report import Figure, environment, run_and_print, table
 from .server_process import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -334,16 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     print(environment())
     print("each figure from a fresh client process against one server process per size; "
           "median, min and max over repetitions", flush=True)
-    try:
-        asyncio.run(run(settings))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("benchmark interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        for error in error_leaves(exc):
-            print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_and_print(run(settings))
 
 
 if __name__ == "__main__":

@@ -75,8 +75,9 @@ def error_leaves(error: BaseException) -> list[BaseException]:
     return list(found.values())
 
 
-def run_and_print(measure: Coroutine[Any, Any, list[Figure]]) -> int:
-    """Run a benchmark's measurements and print their table; the process's exit status.
+def run_and_print(measure: Coroutine[Any, Any, list[Figure] | None]) -> int:
+    """Run a benchmark's measurements and print their table (None: they printed their own
+    tables as they went); the process's exit status.
 
     130 when interrupted; 1, with each underlying error on stderr, when a measurement failed.
     """
@@ -89,6 +90,7 @@ def run_and_print(measure: Coroutine[Any, Any, list[Figure]]) -> int:
         for error in error_leaves(exc):
             print(f"benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    print()
-    print(table(figures))
+    if figures is not None:
+        print()
+        print(table(figures))
     return 0
