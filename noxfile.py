@@ -21,10 +21,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff, mypy --strict on the package, and the layering contracts."""
+    """ruff, mypy --strict on the package, its examples and tests, and the layering contracts."""
     session.install("-e", ".[dev]")
-    session.run("ruff", "check", "controllerkit", "tests", "benchmarks", "noxfile.py")
-    session.run("mypy", "controllerkit", "examples")
+    session.run("ruff", "check", "controllerkit", "examples", "tests", "benchmarks", "noxfile.py")
+    session.run("mypy", "controllerkit", "examples", "tests")
     session.run("lint-imports")
 
 
@@ -37,6 +37,7 @@ def docs(session: nox.Session) -> None:
 
 BENCHMARKS = (
     "benchmarks.apiserver", "benchmarks.workqueue", "benchmarks.informer", "benchmarks.ha",
+    "benchmarks.controller",
 )
 
 

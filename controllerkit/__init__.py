@@ -1,75 +1,41 @@
 """controllerkit: level-triggered Kubernetes controllers for Python.
 
-The small public surface; everything else is importable from its own package
-(`controllerkit.client`, `controllerkit.cache`, `controllerkit.workqueue`,
-`controllerkit.apiserver`, `controllerkit.errors`, `controllerkit.leaderelection`,
-`controllerkit.sharding`).
+The names a controller author types; everything else lives in its own package:
+`controllerkit.kinds` (typed built-in kinds), `controllerkit.client`, `controllerkit.cache`,
+`controllerkit.controller` (the key-based layer under `Manager.controller`),
+`controllerkit.workqueue`, `controllerkit.errors`, `controllerkit.conditions`,
+`controllerkit.gates`, `controllerkit.events`, `controllerkit.leaderelection`,
+`controllerkit.sharding`, `controllerkit.testing`, and the test API server in
+`controllerkit.apiserver`.
 """
 
-from .apiserver import ApiServerOptions, EmbeddedApiServer, ThreadedApiServer
-from .cache import InformerFactory, SharedInformer, Store
-from .client import Client, ClientConfig, KubeClient, PatchType, WatchOptions
-from .clock import Clock, FakeClock
-from .conditions import get_condition, is_true, set_condition
-from .controller import Controller, ControllerBuilder, Finalizer, TypedReconciler
+from .client import KubeClient
+from .conditions import set_condition
+from .controller import Context
 from .crd import crd_for
-from .events import EventRecorder
-from .gates import Gate, GatePipeline, GateResult, derive_phase
-from .leaderelection import LeaderElectionConfig, LeaderElector, LeadershipLost
 from .manager import Manager
 from .meta import Condition, KubeModel, ObjectMeta, ResourceKind
 from .reconcile import Reconciler, Request, Result, TerminalError
-from .resource import CustomResource, Resource
-from .sharding import ShardCoordinator, ShardingConfig, ShardLeaseLost
-from .status import StatusWriter, retry_on_conflict
+from .resource import CustomResource, PrinterColumn, Resource
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ApiServerOptions",
-    "Client",
-    "ClientConfig",
-    "Clock",
     "Condition",
-    "Controller",
-    "ControllerBuilder",
+    "Context",
     "CustomResource",
-    "EmbeddedApiServer",
-    "EventRecorder",
-    "FakeClock",
-    "Finalizer",
-    "Gate",
-    "GatePipeline",
-    "GateResult",
-    "InformerFactory",
     "KubeClient",
     "KubeModel",
-    "LeaderElectionConfig",
-    "LeaderElector",
-    "LeadershipLost",
     "Manager",
     "ObjectMeta",
-    "PatchType",
+    "PrinterColumn",
     "Reconciler",
     "Request",
     "Resource",
     "ResourceKind",
     "Result",
-    "ShardCoordinator",
-    "ShardLeaseLost",
-    "ShardingConfig",
-    "SharedInformer",
-    "StatusWriter",
-    "Store",
     "TerminalError",
-    "ThreadedApiServer",
-    "TypedReconciler",
-    "WatchOptions",
     "__version__",
     "crd_for",
-    "derive_phase",
-    "get_condition",
-    "is_true",
-    "retry_on_conflict",
     "set_condition",
 ]

@@ -1,4 +1,4 @@
-"""The `controllerkit` command line."""
+"""The `controllerkit` command line: `apiserver`, `run`, `crd` and `--version`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import importlib
+import importlib.metadata
 import inspect
 import logging
 import os
@@ -16,14 +17,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from . import __version__
 from .apiserver import ApiServerOptions, EmbeddedApiServer
 from .apiserver.persistence import PersistenceError
 from .cache import CacheSyncTimeout
 from .client import KubeClient
 from .client.config import ConfigError
+from .crd import crd_for
 from .leaderelection import LeaderElectionConfig, LeadershipLost
 from .logs import configure_logging
 from .manager import Manager
+from .resource import CustomResource, Resource
 from .sharding import ShardingConfig, ShardLeaseLost
 
 EXIT_LEASE_LOST = 1
@@ -119,6 +125,10 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--health-probe-bind-address",
                    help="host:port for /healthz, /readyz and the quarantine endpoints; 0 "
                    "picks a free port, empty turns it off (default: the manager's)")
+    p.add_argument("--cache-sync-timeout", type=_positive_seconds, metavar="SECONDS",
+                   help="how long the caches may take to fill before the manager gives up "
+                   "and exits with status 1 (default: the manager's, 120 unless it sets "
+                   "another)")
     p.add_argument("--log-format", choices=("text", "json"), default="text",
                    help="log line format (%(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -195,13 +205,27 @@ def _service_account_namespace() -> str | None:
         return None
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not seconds > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return seconds
+
+
 class LaunchError(Exception):
-    """MODULE:ATTR does not name something that gives a Manager."""
+    """MODULE:ATTR does not name what the command needs (a Manager, a model); one line."""
 
 
 def import_target(target: str) -> object:
     """The object named by `MODULE:ATTR` (ATTR may be dotted); the working directory is on
-    the import path, as for `python -m`."""
+    the import path, as for `python -m`.
+
+    Raises `LaunchError` when `target` is not of that form, when the module cannot be imported
+    (not found, or its import failed), or when it has no such attribute.
+    """
     module_name, separator, attribute = target.partition(":")
     if not separator or not module_name or not attribute:
         raise LaunchError(f"{target!r} is not MODULE:ATTR")
@@ -210,13 +234,71 @@ def import_target(target: str) -> object:
     try:
         found: object = importlib.import_module(module_name)
     except ImportError as error:
-        raise LaunchError(f"cannot import {module_name}: {error}") from error
+        raise LaunchError(f"cannot import {module_name}: {_one_line(error)}") from error
+    except Exception as error:
+        # The module's own code failed: name the exception, since its message may not.
+        raise LaunchError(f"cannot import {module_name}: {type(error).__name__}: "
+                          f"{_one_line(error)}") from error
     for part in attribute.split("."):
         try:
             found = getattr(found, part)
         except AttributeError:
             raise LaunchError(f"{module_name} has no attribute {attribute}") from None
     return found
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def load_model(target: str) -> type[Resource]:
+    """The `CustomResource` model named by `MODULE:MODEL`; `LaunchError` for anything else."""
+    found = import_target(target)
+    if not (isinstance(found, type) and issubclass(found, CustomResource)):
+        if isinstance(found, type):
+            what = f"the class {found.__name__}"
+        else:
+            name = type(found).__name__
+            what = f"{'an' if name[0] in 'aeiouAEIOU' else 'a'} {name}"
+        raise LaunchError(f"{target} is {what}, not a CustomResource model")
+    return found
+
+
+def crd_documents(targets: Sequence[str]) -> str:
+    """The CustomResourceDefinitions of the models `targets` name, as YAML documents
+    separated by `---`.
+
+    Raises `LaunchError` for a target that is not a CustomResource model with a declared
+    kind in a non-core group, or whose schema a CRD cannot express (see `crd_for`).
+    """
+    definitions = []
+    for target in targets:
+        model = load_model(target)
+        try:
+            definitions.append(crd_for(model))
+        except TypeError as error:  # no declared kind, a core group, an unsupported schema
+            raise LaunchError(f"{target}: {_one_line(error)}") from error
+    return yaml.safe_dump_all(definitions, sort_keys=False)
+
+
+def package_version() -> str:
+    """The installed distribution's version; the package's own when it is not installed."""
+    try:
+        return importlib.metadata.version("controllerkit")
+    except importlib.metadata.PackageNotFoundError:
+        return __version__
+
+
+def _crd_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "crd",
+        help="print the CustomResourceDefinitions of typed models",
+        description="Import each MODULE:MODEL (a CustomResource subclass that declares its "
+        "kind) and print its CustomResourceDefinition as YAML, one document per model, "
+        "e.g. for `kubectl apply -f -`.",
+    )
+    p.add_argument("models", nargs="+", metavar="MODULE:MODEL",
+                   help="where a model is, e.g. myapp.resources:Widget")
 
 
 async def load_manager(
@@ -264,16 +346,29 @@ async def run_manager(args: argparse.Namespace) -> None:
             manager.metrics_bind_address = args.metrics_bind_address
         if args.health_probe_bind_address is not None:
             manager.health_probe_bind_address = args.health_probe_bind_address
+        if args.cache_sync_timeout is not None:
+            manager.cache_sync_timeout = args.cache_sync_timeout
         configure_high_availability(manager, args)
         await manager.run_until_signalled()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="controllerkit")
+    parser.add_argument("--version", action="version",
+                        version=f"controllerkit {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     _apiserver_parser(sub)
     _run_parser(sub)
+    _crd_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "crd":
+        try:
+            documents = crd_documents(args.models)
+        except LaunchError as exc:
+            print(f"controllerkit crd: {exc}", file=sys.stderr)
+            return 2
+        sys.stdout.write(documents)
+        return 0
     if args.command == "run":
         configure_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO)
         try:

@@ -205,3 +205,27 @@ class WatchStalled(Exception):
     themselves; the caller treats this like a dropped connection and re-watches from the last
     resourceVersion it saw.
     """
+
+
+class NoKindMatch(LookupError):
+    """The server does not serve a kind: its group/version is unknown, or lacks the kind.
+
+    `api_version` and `kind` name what was asked for; `served` lists the kinds the group/version
+    does serve (empty when the group/version itself is not served).
+    """
+
+    def __init__(self, api_version: str, kind: str, served: tuple[str, ...] = (),
+                 detail: str = "") -> None:
+        if detail:
+            message = f"no kind {kind} in {api_version}: {detail}"
+        elif served:
+            message = (f"no kind {kind} in {api_version}: the server serves "
+                       f"{', '.join(sorted(served))} there")
+        else:
+            message = (f"no kind {kind} in {api_version}: the server does not serve "
+                       f"{api_version} (is the CustomResourceDefinition installed and "
+                       f"established, and the group spelled right?)")
+        super().__init__(message)
+        self.api_version = api_version
+        self.kind = kind
+        self.served = served

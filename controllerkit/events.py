@@ -42,6 +42,7 @@ from .client.protocol import Client
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import NotFound
 from .meta import EVENT, JSONObject
+from .objects import to_json_object
 
 __all__ = ["EventRecorder", "EventType"]
 
@@ -157,8 +158,17 @@ class EventRecorder:
 
     # -- recording ---------------------------------------------------------------------------
 
-    def event(self, obj: Mapping[str, Any], type: EventType, reason: str, message: str) -> None:
-        """Queue an Event about `obj` (a dict with apiVersion, kind and metadata).
+    def normal(self, obj: object, reason: str, message: str) -> None:
+        """Queue a Normal Event about `obj` (see `event`)."""
+        self.event(obj, "Normal", reason, message)
+
+    def warning(self, obj: object, reason: str, message: str) -> None:
+        """Queue a Warning Event about `obj` (see `event`)."""
+        self.event(obj, "Warning", reason, message)
+
+    def event(self, obj: object, type: EventType, reason: str, message: str) -> None:
+        """Queue an Event about `obj`: a dict, a model or a kubernetes-asyncio model with
+        apiVersion, kind and metadata.
 
         Raises ValueError for a `type` other than Normal or Warning (a programming error);
         nothing else. Must be called on the event loop the recorder writes from.
@@ -168,7 +178,7 @@ class EventRecorder:
         if self._closed:
             logger.debug("event %s on a closed recorder dropped", reason)
             return
-        involved = _involved_object(obj)
+        involved = _involved_object(to_json_object(obj))
         source = (self.component, self.host)
         object_key = (*source, *(str(involved.get(field, "")) for field in
                                  ("apiVersion", "kind", "namespace", "name", "uid")))

@@ -80,13 +80,27 @@ class ResourceDeclaration:
     printer_columns: tuple[PrinterColumn, ...] = ()
 
 
+def default_plural(kind: str) -> str:
+    """The plural a CRD gets by convention: the kind lowercased, then `-s`, `-es` after
+    s/x/z/ch/sh, or `-ies` for a consonant before a final y."""
+    lower = kind.lower()
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return lower + "es"
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return lower[:-1] + "ies"
+    return lower + "s"
+
+
 class Resource(KubeModel):
     """Base of typed API objects: apiVersion, kind and metadata.
 
     Subclasses declare their kind with class keyword arguments (`group`, `version`, `kind`,
-    `plural`, `namespaced`, and for CRDs `singular`, `list_kind`, `short_names`,
-    `categories`, `printer_columns`). A class without them is an abstract base: it has no
-    `__kind__` and its subclasses declare one.
+    `namespaced`, and optionally `plural` — by default the kind lowercased and pluralised as
+    `kubebuilder` does, `Policy` → `policies` — and for CRDs `singular`, `list_kind`,
+    `short_names`, `categories`, `printer_columns`). A running manager checks the plural and
+    scope against what the server serves and fails at once, naming the kind, if they differ.
+    A class without them is an abstract base: it has no `__kind__` and its subclasses declare
+    one.
 
     Guaranteed: a declared model fills `apiVersion` and `kind` when they are missing, and
     refuses an object that names another apiVersion or kind (reading an object into the
@@ -122,13 +136,13 @@ class Resource(KubeModel):
         printer_columns: Sequence[PrinterColumn] = (),
     ) -> None:
         super().__init_subclass__()
-        if group is None or version is None or kind is None or plural is None:
-            given = {"group": group, "version": version, "kind": kind, "plural": plural}
+        if group is None or version is None or kind is None:
+            given = {"group": group, "version": version, "kind": kind}
             missing = [name for name, value in given.items() if value is None]
-            if len(missing) < len(given):
+            if len(missing) < len(given) or plural is not None:
                 raise TypeError(f"{cls.__name__} declares a kind but not {', '.join(missing)}: "
-                                f"group, version, kind and plural go together (group='' for "
-                                f"the core group)")
+                                f"group, version and kind go together (group='' for the core "
+                                f"group)")
             if singular or list_kind or short_names or categories or printer_columns:
                 raise TypeError(f"{cls.__name__}: names and printer columns need a kind; "
                                 f"declare group, version, kind and plural as well")
@@ -136,7 +150,8 @@ class Resource(KubeModel):
         if isinstance(short_names, str) or isinstance(categories, str):
             raise TypeError(f"{cls.__name__}: short_names and categories are sequences of "
                             f"names, not a single string")
-        resource_kind = ResourceKind(group, version, kind, plural, namespaced)
+        resource_kind = ResourceKind(group, version, kind, plural or default_plural(kind),
+                                     namespaced)
         cls.__kind__ = resource_kind
         cls.__declaration__ = ResourceDeclaration(
             kind=resource_kind,

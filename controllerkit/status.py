@@ -26,6 +26,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from .client.protocol import Client, PatchType
 from .errors import Conflict
+from .merge_patch import merge_patch
 from .meta import JSONObject, ResourceKind, object_key, resource_version
 
 __all__ = ["ConflictBackoff", "StatusWriter", "merge_patch", "retry_on_conflict"]
@@ -97,28 +98,6 @@ class StatusWriter:
                 f"resourceVersion={sent!r}"
             )
         return namespace, name, sent
-
-
-def merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> JSONObject:
-    """The JSON merge patch (RFC 7386) that turns `current` into `desired`; {} if equal.
-
-    Nested objects are diffed key by key; lists and scalars are replaced whole; a key missing
-    from `desired` becomes null (removed).
-    """
-    patch: JSONObject = {}
-    for key in current.keys() - desired.keys():
-        patch[key] = None
-    for key, value in desired.items():
-        old = current.get(key)
-        if key in current and old == value:
-            continue
-        if isinstance(value, Mapping) and isinstance(old, Mapping):
-            nested = merge_patch(old, value)
-            if nested:
-                patch[key] = nested
-        else:
-            patch[key] = copy.deepcopy(value)
-    return patch
 
 
 def _conflict(kind: ResourceKind, namespace: str, name: str, sent: str,

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from controllerkit import EmbeddedApiServer
+from controllerkit.apiserver import EmbeddedApiServer
 
 
 async def run_command(*argv: str, check: bool = True) -> str:

@@ -21,23 +21,34 @@ from controllerkit.apiserver.builtin_schemas import (
     secret_schema,
 )
 from controllerkit.apiserver.crd_schema import crd_schema
+from controllerkit.apiserver.kind_rows import KIND_ROWS
+from controllerkit.apiserver.kind_table import row_types
 from controllerkit.apiserver.resources import ALL_VERBS, JSONObject, ResourceType
 
 _AGE: JSONObject = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 # Namespaces are removed one at a time; the real server offers no deletecollection for them.
 _NAMESPACE_VERBS = tuple(verb for verb in ALL_VERBS if verb != "deletecollection")
+# The real server's order of API groups, which `/apis` follows.
+_GROUP_ORDER = ("", "apps", "events.k8s.io", "batch", "networking.k8s.io",
+                "rbac.authorization.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io")
 
 
 def builtin_types() -> list[ResourceType]:
-    """Namespace, ConfigMap, Secret, both Events, Lease, Job and CustomResourceDefinition.
+    """Every built-in kind, grouped by API group in the real server's order.
 
-    Flags follow the real server: only Jobs and CRDs track `metadata.generation`; every
-    built-in accepts strategic-merge patches; DELETE answers with the object for Namespaces
-    and CRDs (their deletion is always pending behind a finalizer) and with a `Status` for
-    the others; Jobs deleted without a propagationPolicy orphan their pods (batch/v1
-    compatibility), so the DELETE of a Job normally answers with the Job, which waits for
-    the `orphan` finalizer.
+    They are the kinds written out in this module and the rows of `kind_rows` (workloads,
+    services, networking, RBAC). Flags follow the real server. Of this module's kinds, only
+    Jobs and CRDs track `metadata.generation`; every built-in accepts strategic-merge
+    patches; DELETE answers with the object for Namespaces and CRDs (their deletion is
+    always pending behind a finalizer) and with a `Status` for the others; Jobs deleted
+    without a propagationPolicy orphan their pods (batch/v1 compatibility), so the DELETE of
+    a Job normally answers with the Job, which waits for the `orphan` finalizer.
     """
+    types = [*_hand_written_types(), *row_types(KIND_ROWS)]
+    return sorted(types, key=lambda rtype: _GROUP_ORDER.index(rtype.group))
+
+
+def _hand_written_types() -> list[ResourceType]:
     return [
         ResourceType(
             group="", version="v1", kind="Namespace", plural="namespaces",

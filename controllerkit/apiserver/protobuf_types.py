@@ -194,6 +194,29 @@ _TABLES: dict[str, tuple[str, ...]] = {
     ),
     "PersistentVolumeClaimVolumeSource": ("1 claimName str!", "2 readOnly bool"),
     "KeyToPath": ("1 key str!", "2 path str!", "3 mode int!"),
+    "ServiceAccount": (
+        "1 metadata ObjectMeta", "2 secrets [ObjectReference]",
+        "3 imagePullSecrets [LocalObjectReference]", "4 automountServiceAccountToken bool!",
+    ),
+    # -- k8s.io/api/apps/v1 -------------------------------------------------------------------
+    "Deployment": ("1 metadata ObjectMeta", "2 spec DeploymentSpec", "3 status DeploymentStatus"),
+    "DeploymentSpec": (
+        "1 replicas int!", "2 selector LabelSelector", "3 template PodTemplateSpec",
+        "4 strategy DeploymentStrategy", "5 minReadySeconds int", "6 revisionHistoryLimit int!",
+        "7 paused bool", "9 progressDeadlineSeconds int!", "10 podReplacementPolicy str!",
+    ),
+    "DeploymentStrategy": ("1 type str", "2 rollingUpdate RollingUpdateDeployment"),
+    "RollingUpdateDeployment": ("1 maxUnavailable IntOrString!", "2 maxSurge IntOrString!"),
+    "DeploymentStatus": (
+        "1 observedGeneration int", "2 replicas int", "3 updatedReplicas int",
+        "4 availableReplicas int", "5 unavailableReplicas int",
+        "6 conditions [DeploymentCondition]", "7 readyReplicas int", "8 collisionCount int!",
+        "9 terminatingReplicas int!",
+    ),
+    "DeploymentCondition": (
+        "1 type str!", "2 status str!", "4 reason str", "5 message str",
+        "6 lastUpdateTime Time", "7 lastTransitionTime Time",
+    ),
     # -- k8s.io/api/batch/v1 ------------------------------------------------------------------
     "Job": ("1 metadata ObjectMeta", "2 spec JobSpec", "3 status JobStatus"),
     "JobSpec": (
@@ -226,6 +249,20 @@ _TABLES: dict[str, tuple[str, ...]] = {
     "PodFailurePolicyOnPodConditionsPattern": ("1 type str!", "2 status str!"),
     "SuccessPolicy": ("1 rules [SuccessPolicyRule]",),
     "SuccessPolicyRule": ("1 succeededIndexes str!", "2 succeededCount int!"),
+    # -- k8s.io/api/rbac/v1 -------------------------------------------------------------------
+    "Role": ("1 metadata ObjectMeta", "2 rules [PolicyRule]"),
+    "ClusterRole": (
+        "1 metadata ObjectMeta", "2 rules [PolicyRule]", "3 aggregationRule AggregationRule",
+    ),
+    "PolicyRule": (
+        "1 verbs [str]", "2 apiGroups [str]", "3 resources [str]", "4 resourceNames [str]",
+        "5 nonResourceURLs [str]",
+    ),
+    "AggregationRule": ("1 clusterRoleSelectors [LabelSelector]",),
+    "RoleBinding": ("1 metadata ObjectMeta", "2 subjects [Subject]", "3 roleRef RoleRef"),
+    "ClusterRoleBinding": ("1 metadata ObjectMeta", "2 subjects [Subject]", "3 roleRef RoleRef"),
+    "Subject": ("1 kind str!", "2 apiGroup str", "3 name str!", "4 namespace str"),
+    "RoleRef": ("1 apiGroup str!", "2 kind str!", "3 name str!"),
     # -- k8s.io/api/coordination/v1 -----------------------------------------------------------
     "Lease": ("1 metadata ObjectMeta", "2 spec LeaseSpec"),
     "LeaseSpec": (
@@ -245,8 +282,14 @@ TOP_LEVEL: dict[tuple[str, str], str] = {
     ("v1", "Secret"): "Secret",
     ("v1", "Namespace"): "Namespace",
     ("v1", "Event"): "Event",
+    ("v1", "ServiceAccount"): "ServiceAccount",
+    ("apps/v1", "Deployment"): "Deployment",
     ("batch/v1", "Job"): "Job",
     ("coordination.k8s.io/v1", "Lease"): "Lease",
+    ("rbac.authorization.k8s.io/v1", "Role"): "Role",
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "RoleBinding",
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): "ClusterRole",
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "ClusterRoleBinding",
 }
 
 # DeleteOptions is registered in every group version, so clients label it with whichever

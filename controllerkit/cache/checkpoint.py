@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from prometheus_client import CollectorRegistry
+
 from ..meta import JSONObject
-from .checkpoint_metrics import record_save, record_save_failure
 from .checkpoint_scope import checkpoint_scope as checkpoint_scope
 from .clock import SYSTEM_CLOCK, Clock
 from .encoding import EncodedObjects
+from .metrics import CheckpointMetrics
 
 if TYPE_CHECKING:
     from .lazy_snapshot import LazySnapshot
@@ -203,6 +205,9 @@ class CheckpointWriter:
     `aclose()` stops the task and flushes, logging instead of raising. The writer never closes
     the store, which may be shared by many scopes. `notify()` must be called on the event loop
     that runs the writer; notifications after `aclose()` are ignored.
+    With a `registry`, saves and failures are exported there under the `scope` label (the
+    `controllerkit_checkpoint_*` families of `controllerkit.cache.metrics`); without one
+    they are only counted in `stats`.
     """
 
     def __init__(
@@ -216,6 +221,7 @@ class CheckpointWriter:
         max_duty_cycle: float = 0.1,
         clock: Clock = SYSTEM_CLOCK,
         can_save: Callable[[], bool] | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         if interval < 0:
             raise ValueError(f"interval must be >= 0, not {interval}")
@@ -231,6 +237,7 @@ class CheckpointWriter:
         self._max_duty_cycle = max_duty_cycle
         self._clock = clock
         self._can_save = can_save
+        self._metrics = CheckpointMetrics(scope, registry)
         # Notifications not yet covered by a started save.
         self._pending = 0
         self._last_save_failed = False
@@ -358,7 +365,7 @@ class CheckpointWriter:
                 self._next_save_at = started + retry_delay
                 self._last_save_failed = True
                 self._record(failures=self._stats.failures + 1, last_error=repr(error))
-                record_save_failure(self._scope)
+                self._metrics.save_failure()
                 log.warning("checkpoint save for scope %s failed, retrying in %.1fs: %r",
                             self._scope, retry_delay, error)
                 if raise_errors:
@@ -370,7 +377,7 @@ class CheckpointWriter:
             # max_duty_cycle of the time, whatever interval and max_pending_events ask for.
             self._next_early_save_at = started + duration / self._max_duty_cycle
             self._next_save_at = max(started + self._interval, self._next_early_save_at)
-            record_save(self._scope, duration)
+            self._metrics.save(duration)
             self._record(
                 saves=self._stats.saves + 1,
                 last_saved_resource_version=checkpoint.resource_version,

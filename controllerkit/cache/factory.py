@@ -18,6 +18,8 @@ import random
 from collections.abc import Callable
 from types import TracebackType
 
+from prometheus_client import CollectorRegistry
+
 from ..client.protocol import Client
 from ..meta import ResourceKind
 from .checkpoint import CheckpointStore
@@ -38,7 +40,9 @@ class InformerFactory:
     asked for before the factory is entered start when it is entered; later ones start at
     once. Leaving the `async with` block stops them all (saving checkpoints) before it returns.
     `compact=True` gives every informer a compact cache (`Store(compact=True)`: objects kept
-    as JSON bytes, decoded on each read).
+    as JSON bytes, decoded on each read). With a `registry` (a `Manager` passes its own), every
+    informer's reflector and checkpoint metrics are exported there, labelled by kind and by
+    checkpoint scope; without one they are only counted in each `reflector.stats`.
     Guarantees: at most one running informer per key. Not guaranteed: that an informer removed
     and asked for again gets its old cache back (it is a new informer, possibly warm-started
     from the checkpoint store).
@@ -55,6 +59,7 @@ class InformerFactory:
         clock: Clock = SYSTEM_CLOCK,
         random: Callable[[], float] = random.random,
         compact: bool = False,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.client = client
         self.compact = compact
@@ -62,6 +67,7 @@ class InformerFactory:
         self.resync_period = resync_period
         self.checkpoint_store = checkpoint_store
         self.options = options
+        self.registry = registry
         self._clock = clock
         self._random = random
         self._informers: dict[InformerKey, SharedInformer] = {}
@@ -88,7 +94,7 @@ class InformerFactory:
                 field_selector=field_selector, transform=self.transform,
                 resync_period=self.resync_period, checkpoint_store=self.checkpoint_store,
                 options=self.options, clock=self._clock, random=self._random,
-                compact=self.compact,
+                compact=self.compact, registry=self.registry,
             )
             self._informers[key] = informer
             if self._group is not None:

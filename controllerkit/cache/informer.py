@@ -26,6 +26,8 @@ import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
+from prometheus_client import CollectorRegistry
+
 from ..client.protocol import Client
 from ..meta import JSONObject, ResourceKind
 from .checkpoint import CheckpointStore
@@ -82,6 +84,11 @@ class SharedInformer:
     `compact=True` keeps the cache as JSON bytes (see `Store`): less than half the memory and a
     warm restart that decodes nothing, for a decode on every read. Handlers then receive dicts
     that the cache does not share.
+
+    `registry`, if given, receives the reflector's and the checkpoint writer's metrics (the
+    `controllerkit_reflector_*` and `controllerkit_checkpoint_*` families, see
+    `controllerkit.cache.metrics`); any number of informers may share one registry. Without
+    it they are only counted in `reflector.stats`.
     """
 
     def __init__(
@@ -100,6 +107,7 @@ class SharedInformer:
         clock: Clock = SYSTEM_CLOCK,
         random: Callable[[], float] = random.random,
         compact: bool = False,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         if resync_period is not None and resync_period <= 0:
             raise ValueError(f"resync_period must be positive, not {resync_period}")
@@ -109,6 +117,7 @@ class SharedInformer:
             label_selector=label_selector, field_selector=field_selector,
             on_change=self._dispatch, changes_wanted=lambda: bool(self._registrations),
             checkpoint=checkpoint_store, options=options, clock=clock, random=random,
+            registry=registry,
         )
         self.resync_period = resync_period
         self.handler_errors = 0

@@ -33,6 +33,8 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 
+from prometheus_client import CollectorRegistry
+
 from ..client.protocol import Client, WatchEvent, WatchOptions
 from ..errors import (
     ApiError,
@@ -51,17 +53,11 @@ from .delta import Delta
 from .gc_pause import paused_gc
 from .lazy_snapshot import LazyLoading
 from .listing import StreamEndedEarly, StreamingListUnsupported, list_pages, stream_initial
-from .metrics import (
-    ReflectorStats,
-    record_relist,
-    record_replay_window_exceeded,
-    record_warm_start,
-    record_watch_restart,
-)
+from .metrics import CheckpointMetrics, ReflectorMetrics, ReflectorStats
 from .options import ReflectorOptions
 from .snapshot_loading import SnapshotDamaged, SnapshotLoader
 from .snapshots import restore, snapshot
-from .store import Prepared, Store
+from .store import ListStart, Prepared, Store
 from .transforms import transform_identity
 
 __all__ = ["Reflector", "ReflectorOptions"]
@@ -85,6 +81,8 @@ class Reflector:
     one step); `has_synced` turns true after the first complete state and stays true.
     Not guaranteed: that a handler sees every intermediate state (a relist collapses the changes
     it missed into one delta per key).
+    `stats` counts what the reflector did; with a `registry`, relists, watch restarts and warm
+    starts (and its checkpoint saves) are exported there too (see `controllerkit.cache.metrics`).
     """
 
     def __init__(
@@ -102,6 +100,7 @@ class Reflector:
         options: ReflectorOptions | None = None,
         clock: Clock = SYSTEM_CLOCK,
         random: Callable[[], float] = random.random,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.client = client
         self.kind = kind
@@ -118,7 +117,12 @@ class Reflector:
         self._transform_identity = transform_identity(store.transform)
         self._checkpoint_store = checkpoint
         self._writer: CheckpointWriter | None = None
-        self._loader = SnapshotLoader(store, self.scope, self.describe(), self.stats)
+        self._registry = registry
+        self._metrics = ReflectorMetrics(kind, self.stats, registry)
+        # Checkpoint series only for a reflector that has checkpoints.
+        self._loader = SnapshotLoader(
+            store, self.scope, self.describe(), self.stats,
+            CheckpointMetrics(self.scope, registry if checkpoint is not None else None))
         self._clock = clock
         self._random = random
         self._backoff = Backoff(self.options.backoff, clock=clock, random=random)
@@ -162,6 +166,7 @@ class Reflector:
                     interval=self.options.checkpoint_interval,
                     max_pending_events=self.options.checkpoint_max_pending_events,
                     clock=self._clock, can_save=lambda: self._loader.complete,
+                    registry=self._registry,
                 )
             await self._list_and_watch(need_list)
         finally:
@@ -184,7 +189,7 @@ class Reflector:
                     stream = self._open_watch()
                 started = self._clock.monotonic()
                 events = await self._loader.watch(self._consume, stream)
-                record_watch_restart(self.kind, self.stats)
+                self._metrics.watch_restart()
                 if events == 0 and self._clock.monotonic() - started < _SHORT_WATCH_SECONDS:
                     delay = self._backoff.next_delay()
             except Expired as error:
@@ -214,7 +219,7 @@ class Reflector:
                 delay = self._backoff.next_delay()
                 self._failed(error, f"connection trouble; re-watching in {delay:.1f}s")
                 if not need_list:
-                    record_watch_restart(self.kind, self.stats)
+                    self._metrics.watch_restart()
             except Exception as error:
                 # Not a known failure (an undecodable line, a bug): say so loudly, then resume
                 # like after a dropped connection; the store is consistent either way.
@@ -240,7 +245,7 @@ class Reflector:
         self.stats.expired_watches += 1
         self._expired_in_a_row += 1
         if self._warm:
-            record_replay_window_exceeded(self.kind, self.stats)
+            self._metrics.replay_window_exceeded()
             logger.warning(
                 "%s: replay window exceeded: the server no longer has the changes since the "
                 "checkpoint (resourceVersion %s); relisting and diffing against the snapshot",
@@ -273,7 +278,7 @@ class Reflector:
             return False
         self._loader.start()
         self._warm = True
-        record_warm_start(self.kind, self.stats)
+        self._metrics.warm_start()
         self._synced.set()
         logger.info("%s: warm start from checkpoint at resourceVersion %s (%d objects)",
                     self.describe(), checkpoint.resource_version, len(self.store))
@@ -294,7 +299,7 @@ class Reflector:
         since = self.store.resource_version
         relist = self._synced.is_set()
         if relist:
-            record_relist(self.kind, self.stats)
+            self._metrics.relist()
             logger.info("%s: relisting from resourceVersion %s", self.describe(), since)
         try:
             return await self._sync_from(since)
@@ -306,7 +311,11 @@ class Reflector:
             return await self._sync_from("")
 
     async def _sync_from(self, since: str) -> AsyncIterator[WatchEvent] | None:
+        # Only a list of the current state (a consistent read) surely shows every write that
+        # completed before it was requested; one from a resourceVersion may be served older.
+        current = not since
         if self._streaming:
+            started = self.store.begin_list() if current else None
             try:
                 initial, stream = await stream_initial(
                     self.client, self.kind, self._watch_options(since, streaming=True),
@@ -322,25 +331,29 @@ class Reflector:
                 logger.info("%s: %s; listing instead", self.describe(), error)
             else:
                 self.stats.streaming_lists += 1
-                self._replace(initial.objects, initial.resource_version)
+                self._replace(initial.objects, initial.resource_version, started)
                 return stream
         self.stats.lists += 1
         # Paging with a resourceVersion asks for exactly that version (410 when it is old):
         # like client-go, list from a resourceVersion in one request instead.
         page_size = self.options.page_size if not since else None
+        started = self.store.begin_list() if current else None
         objects, resource_version = await list_pages(
             self.client, self.kind, namespace=self.namespace,
             label_selector=self.label_selector, field_selector=self.field_selector,
             page_size=page_size, resource_version=since, prepare=self.store.prepare,
         )
-        self._replace(objects, resource_version)
+        self._replace(objects, resource_version, started)
         return None
 
-    def _replace(self, objects: list[Prepared], resource_version: str) -> None:
+    def _replace(self, objects: list[Prepared], resource_version: str,
+                 started: ListStart | None) -> None:
         # Prepared page by page by the listers (bounded peak memory); no collections while
         # the store fills, as for a warm start.
         with paused_gc():
             deltas = self.store.replace_prepared(objects, resource_version)
+        if started is not None:
+            self.store.finish_list(started)
         # A compact store decodes a delta's objects only when it is iterated: skip that when
         # nobody would receive them.
         if self._on_change is not None and (

@@ -6,10 +6,11 @@ loop after each span, and closes the file when done. Reads of objects it has not
 are served from the file meanwhile, each checked against its own checksum.
 
 If the file turns out damaged or cut off, on whichever read finds it, the store drops the
-objects not read yet; the loader logs a warning, counts it (`stats.damaged_snapshots`,
-`controllerkit_checkpoint_load_failures_total`) and interrupts the watch, and the reflector
-relists and diffs, as after 410 Expired: handlers receive ADDED for the dropped objects that
-still exist (the snapshot's version of them was never delivered), and the cache is whole again.
+objects not read yet; the loader logs a warning, counts it (`stats.damaged_snapshots`, and
+`controllerkit_checkpoint_load_failures_total` when the informer has a registry) and
+interrupts the watch, and the reflector relists and diffs, as after 410 Expired: handlers
+receive ADDED for the dropped objects that still exist (the snapshot's version of them was
+never delivered), and the cache is whole again.
 Until that relist has completed, `complete` is false and the checkpoint writer saves nothing.
 """
 
@@ -21,8 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ..client.protocol import WatchEvent
 from .checkpoint_codec import CorruptCheckpoint
-from .checkpoint_metrics import record_load_failure
-from .metrics import ReflectorStats
+from .metrics import CheckpointMetrics, ReflectorStats
 from .store import Store
 
 logger = logging.getLogger("controllerkit.cache.reflector")
@@ -40,11 +40,13 @@ class SnapshotLoader:
     background task (the store still reads on demand afterwards).
     """
 
-    def __init__(self, store: Store, scope: str, what: str, stats: ReflectorStats) -> None:
+    def __init__(self, store: Store, scope: str, what: str, stats: ReflectorStats,
+                 metrics: CheckpointMetrics) -> None:
         self._store = store
         self._scope = scope
         self._what = what
         self._stats = stats
+        self._metrics = metrics
         self._damaged = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -57,7 +59,7 @@ class SnapshotLoader:
     def on_damage(self, error: CorruptCheckpoint, dropped: int) -> None:
         """`Store.restore_lazy`'s damage callback."""
         self._stats.damaged_snapshots += 1
-        record_load_failure(self._scope)
+        self._metrics.load_failure()
         logger.warning("%s: the checkpoint snapshot is damaged (%s); %d objects not read yet "
                        "were dropped; relisting and diffing against the rest", self._what,
                        error, dropped)

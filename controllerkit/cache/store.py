@@ -24,9 +24,9 @@ Objects are the decoded JSON dicts as the API server sent them (after the option
 Both ways give the same results for the same events: the same objects (equal, not identical),
 keys, index contents, deltas and resourceVersions.
 
-Writes (`apply`, `replace`, `replace_prepared`, `restore`, `set_resource_version`) belong to
-the reflector that feeds the store; everything else reads. All methods run on the event loop
-and never block it for I/O.
+Writes (`apply`, `replace`, `replace_prepared`, `restore`, `set_resource_version`,
+`begin_list`, `finish_list`) belong to the reflector that feeds the store; everything else
+reads. All methods run on the event loop and never block it for I/O.
 """
 
 from __future__ import annotations
@@ -41,13 +41,15 @@ from .compact_table import CompactTable, SnapshotDamaged
 from .compact_updates import EncodedEntry, replace_encoded
 from .delta import Delta, DeltaType
 from .encoding import EncodedObjects, encode_object
-from .freshness import Freshness, StaleCache
+from .freshness import Freshness, ListStart, StaleCache
 from .indexes import CustomIndexes, IndexFunc
 from .lazy_snapshot import LazySnapshot
 from .table import DictTable, ObjectTable
 from .transforms import Transform
 
-__all__ = ["NAMESPACE_INDEX", "EncodedEntry", "IndexFunc", "Prepared", "StaleCache", "Store"]
+__all__ = [
+    "NAMESPACE_INDEX", "EncodedEntry", "IndexFunc", "ListStart", "Prepared", "StaleCache", "Store",
+]
 
 NAMESPACE_INDEX = "namespace"
 """The built-in index: objects by namespace ("" for cluster-scoped objects)."""
@@ -61,9 +63,10 @@ class Store:
 
     Guarantees: after `apply`/`replace` returns, `get`, `list` and every index agree with each
     other. `resource_version` only changes through the reflector's writes; once it is set it is
-    the resourceVersion of the last event, bookmark or list the store has absorbed. A compact
-    store (`compact=True`) returns a new dict from every read; changing it changes nothing
-    cached. Its transform must return objects JSON can hold (any server object qualifies).
+    the resourceVersion of the last event, bookmark or list the store has absorbed; which
+    writes the store shows is answered without ordering resourceVersions (`has_reached`). A
+    compact store (`compact=True`) returns a new dict from every read; changing it changes
+    nothing cached. Its transform must return objects JSON can hold (any server object qualifies).
     Not guaranteed: any order of `list()` or `by_index()` results; that two reads of a compact
     store return the same dict.
     """
@@ -167,10 +170,14 @@ class Store:
         return self._freshness.resource_version
 
     def has_reached(self, resource_version: str) -> bool:
-        """Whether the cache reflects `resource_version` or a later one.
+        """Whether the cache shows the state at `resource_version` or a later one.
 
-        resourceVersions are compared as integers (the API server's and the embedded server's
-        are); a non-integer one raises ValueError.
+        resourceVersions are opaque (never compared or ordered). `resource_version` is reached
+        when the cache has been at exactly it (an event, bookmark or list it absorbed carried
+        it), or when a list of the current state that began after the first `has_reached` or
+        `wait_for_resource_version` about it has been applied: the write that returned it
+        completed before that first ask, so the list shows it. The last 4096 resourceVersions
+        reached or asked about are remembered. An empty one raises ValueError.
         """
         return self._freshness.has_reached(resource_version)
 
@@ -178,17 +185,34 @@ class Store:
     async def wait_for_resource_version(
         self, resource_version: str, timeout: float  # noqa: ASYNC109
     ) -> None:
-        """Wait until the cache reflects `resource_version` or later (read-your-own-writes).
+        """Wait until the cache shows the write that returned `resource_version` (read your
+        own writes); `has_reached` says when that is.
 
         A reconcile that just wrote an object (and got back its resourceVersion) calls this
         before reading the cache, so it sees its own write or a later state. Returns at once if
-        the cache is already there. Raises `StaleCache` after `timeout` seconds.
+        the cache is already there. Raises `StaleCache` after `timeout` seconds. A write to an
+        object outside the cache's scope is reached only by a bookmark carrying exactly its
+        resourceVersion or by the next list of the current state.
         """
         await self._freshness.wait(resource_version, timeout)
 
     def set_resource_version(self, resource_version: str) -> None:
         """Record that the cache reflects `resource_version` (a bookmark, an empty list)."""
         self._freshness.set(resource_version)
+
+    def begin_list(self) -> ListStart:
+        """Record that a list of the current state is about to be requested (the reflector's).
+
+        Only a consistent read counts: a list without a resourceVersion (paginated), or a
+        streaming list without one (from its watch request). Call it right before the request
+        goes out, and `finish_list` with the result once the list's state is applied: every
+        resourceVersion asked about before this call is then reached.
+        """
+        return self._freshness.begin_list()
+
+    def finish_list(self, start: ListStart) -> None:
+        """Record that the list `begin_list` returned `start` for has been applied."""
+        self._freshness.finish_list(start)
 
     # -- writes (the reflector's) --------------------------------------------------------------
 

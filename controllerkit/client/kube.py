@@ -176,6 +176,13 @@ class KubeClient:
 
     # reads
 
+    async def api_resources(self, api_version: str) -> JSONObject:
+        """The discovery document (`APIResourceList`) of a group version (`v1`,
+        `apps/v1`); `NotFound` when the server does not serve it."""
+        path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        return await self._require_transport().request(
+            "GET", path, subject=Subject("APIResourceList", "", api_version))
+
     async def get(
         self, kind: ResourceKind, name: str, *, namespace: str | None = None
     ) -> JSONObject:

@@ -70,6 +70,11 @@ class WatchOptions:
 class Client(Protocol):
     """Asynchronous access to one API server."""
 
+    async def api_resources(self, api_version: str) -> JSONObject:
+        """The discovery document (`APIResourceList`) of a group version (`v1`,
+        `apps/v1`); `NotFound` when the server does not serve it."""
+        ...
+
     async def get(
         self, kind: ResourceKind, name: str, *, namespace: str | None = None
     ) -> JSONObject: ...
@@ -139,7 +144,11 @@ class Client(Protocol):
         field_manager: str = "",
         force: bool = False,
         dry_run: bool = False,
-    ) -> JSONObject: ...
+        resource_version: str = "",
+    ) -> JSONObject:
+        """A patch of `patch_type`; conditional on `resource_version` when given (`Conflict`
+        when the object has moved on)."""
+        ...
 
     async def delete(
         self,

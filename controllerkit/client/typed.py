@@ -8,9 +8,10 @@ widget = await widgets.update(widget)
 ```
 
 A model class names its kind once, as `__kind__: ClassVar[ResourceKind]` (the `Resource` and
-`CustomResource[SpecT, StatusT]` bases do). Models are serialised with their `to_dict()` when
-they have one, else `model_dump(mode="json", by_alias=True, exclude_none=True)`, and built from
-answers with `model_validate`. The wire and the cache stay on plain dicts; models are made only
+`CustomResource[SpecT, StatusT]` bases do). Models are serialised by
+`controllerkit.objects.to_json_object` (their `to_dict()` when they have one, else
+`model_dump(mode="json", by_alias=True, exclude_none=True)`), and built from answers with
+`model_validate`. The wire and the cache stay on plain dicts; models are made only
 here, at the edge, when asked for.
 """
 
@@ -22,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from ..meta import JSONObject, ResourceKind
+from ..objects import to_json_object
 from .protocol import Client, PatchType
 
 M = TypeVar("M", bound=BaseModel)
@@ -38,15 +40,6 @@ def kind_of(model: type[BaseModel]) -> ResourceKind:
             "not known which resource it is"
         )
     return kind
-
-
-def to_object(model: BaseModel) -> JSONObject:
-    """A model as the JSON object the server takes."""
-    to_dict = getattr(model, "to_dict", None)
-    if callable(to_dict):
-        result: JSONObject = to_dict()
-        return result
-    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class TypedClient(Generic[M]):
@@ -93,7 +86,7 @@ class TypedClient(Generic[M]):
         dry_run: bool = False,
     ) -> M:
         created = await self.client.create(
-            self.kind, to_object(obj), namespace=namespace, field_manager=field_manager,
+            self.kind, to_json_object(obj), namespace=namespace, field_manager=field_manager,
             dry_run=dry_run,
         )
         return self._model(created)
@@ -101,7 +94,7 @@ class TypedClient(Generic[M]):
     async def update(self, obj: M, *, field_manager: str = "", dry_run: bool = False) -> M:
         """PUT; the model's metadata.resourceVersion (if set) is the precondition."""
         updated = await self.client.update(
-            self.kind, to_object(obj), field_manager=field_manager, dry_run=dry_run
+            self.kind, to_json_object(obj), field_manager=field_manager, dry_run=dry_run
         )
         return self._model(updated)
 
@@ -117,7 +110,7 @@ class TypedClient(Generic[M]):
         dry_run: bool = False,
     ) -> M:
         """A patch given as a dict, a list of JSON-patch operations, or a model (for apply)."""
-        body = to_object(patch) if isinstance(patch, BaseModel) else patch
+        body = to_json_object(patch) if isinstance(patch, BaseModel) else patch
         patched = await self.client.patch(
             self.kind, name, body, namespace=namespace, patch_type=patch_type,
             field_manager=field_manager, force=force, dry_run=dry_run,
@@ -127,7 +120,7 @@ class TypedClient(Generic[M]):
     async def update_status(self, obj: M, *, field_manager: str = "") -> M:
         """PUT to the status subresource; the model's resourceVersion is the precondition."""
         updated = await self.client.update_status(
-            self.kind, to_object(obj), field_manager=field_manager
+            self.kind, to_json_object(obj), field_manager=field_manager
         )
         return self._model(updated)
 
@@ -142,7 +135,7 @@ class TypedClient(Generic[M]):
         field_manager: str = "",
     ) -> M:
         """A status patch, conditional on `resource_version` when given."""
-        body = to_object(patch) if isinstance(patch, BaseModel) else patch
+        body = to_json_object(patch) if isinstance(patch, BaseModel) else patch
         patched = await self.client.patch_status(
             self.kind, name, body, namespace=namespace, patch_type=patch_type,
             resource_version=resource_version, field_manager=field_manager,

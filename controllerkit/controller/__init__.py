@@ -7,10 +7,14 @@
 - Predicates to filter events, handlers that map events to requests, owner references, and
   a finalizer helper.
 - `create_or_update` / `create_or_patch`: keep an object in the shape a function gives it.
-- `TypedReconciler`: reconcile pydantic models read from the cache instead of keys.
+- `Context` and `ObjectReconciler`: a reconcile function of the object (typed when its kind
+  is a model) with a per-reconcile context; `Manager.controller` builds these.
+- `ReconcileHooks`: what runs around every reconcile (metrics, Events, tracing).
 """
 
+from ..owners import AlreadyOwnedError, controller_reference, set_controller_reference
 from .builder import ControllerBuilder
+from .context import Context, FinalizerMemory
 from .controller import Controller
 from .finalizers import (
     Finalizer,
@@ -21,13 +25,15 @@ from .finalizers import (
 )
 from .handlers import (
     EnqueueHandler,
+    OwnWrites,
     RequestMapper,
     RequestSink,
     request_for_object,
     request_for_owner,
 )
+from .hooks import Outcome, ReconcileHooks, ReconcileInfo
 from .mutate import MutateFn, OperationResult, create_or_patch, create_or_update
-from .owners import AlreadyOwnedError, controller_reference, set_controller_reference
+from .object_reconciler import ObjectReconciler, ReconcileFunction
 from .predicates import (
     ANNOTATIONS_CHANGED,
     GENERATION_CHANGED,
@@ -40,7 +46,6 @@ from .predicates import (
 )
 from .quarantine import DEFAULT_MAX_RETRIES, QuarantinedItem
 from .stats import ControllerStats
-from .typed import ModelReconciler, TypedReconciler
 
 __all__ = [
     "ANNOTATIONS_CHANGED",
@@ -49,20 +54,26 @@ __all__ = [
     "LABELS_CHANGED",
     "RESOURCE_VERSION_CHANGED",
     "AlreadyOwnedError",
+    "Context",
     "Controller",
     "ControllerBuilder",
     "ControllerStats",
     "EnqueueHandler",
     "Finalizer",
+    "FinalizerMemory",
     "FinalizerOutcome",
-    "ModelReconciler",
     "MutateFn",
+    "ObjectReconciler",
     "OperationResult",
+    "Outcome",
+    "OwnWrites",
     "Predicate",
     "QuarantinedItem",
+    "ReconcileFunction",
+    "ReconcileHooks",
+    "ReconcileInfo",
     "RequestMapper",
     "RequestSink",
-    "TypedReconciler",
     "add_finalizer",
     "and_",
     "controller_reference",

@@ -16,8 +16,9 @@ async with informers, controller:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Self
 
 from ..cache import InformerFactory, SharedInformer
 from ..clock import SYSTEM_CLOCK, Clock
@@ -25,9 +26,16 @@ from ..meta import ResourceKind
 from ..reconcile import Reconciler, Request
 from ..workqueue import RateLimiter, WorkqueueMetrics
 from .controller import Controller
-from .handlers import EnqueueHandler, RequestMapper, request_for_object, request_for_owner
+from .handlers import (
+    EnqueueHandler,
+    OwnWrites,
+    RequestMapper,
+    request_for_object,
+    request_for_owner,
+)
+from .hooks import ReconcileHooks
 from .predicates import Predicate
-from .quarantine import DEFAULT_MAX_RETRIES, QuarantinedItem
+from .quarantine import DEFAULT_MAX_RETRIES
 
 __all__ = ["ControllerBuilder"]
 
@@ -65,9 +73,10 @@ class ControllerBuilder:
         self._cache_sync_timeout: float | None = 120.0
         self._clock: Clock = SYSTEM_CLOCK
         self._queue_metrics: WorkqueueMetrics | None = None
-        self._on_quarantine: Callable[[QuarantinedItem], None] | None = None
+        self._hooks: tuple[ReconcileHooks, ...] = ()
+        self._own_writes: OwnWrites | None = None
 
-    def named(self, name: str) -> ControllerBuilder:
+    def named(self, name: str) -> Self:
         """The controller's name (logs, metrics); must be unique per process."""
         self._name = name
         return self
@@ -79,7 +88,7 @@ class ControllerBuilder:
         namespace: str | None = None,
         label_selector: str = "",
         predicates: Iterable[Predicate] = (),
-    ) -> ControllerBuilder:
+    ) -> Self:
         """Reconcile objects of `kind` (in `namespace`, or all): each change enqueues its key."""
         if self._primary is not None:
             raise ValueError(f"for_ was already given ({self._primary.kind}); a controller "
@@ -95,7 +104,7 @@ class ControllerBuilder:
         namespace: str | None = None,
         label_selector: str = "",
         predicates: Iterable[Predicate] = (),
-    ) -> ControllerBuilder:
+    ) -> Self:
         """Also watch `kind`; a change enqueues the object's controller owner of the primary
         kind (the owner reference with `controller: true`, see `set_controller_reference`)."""
         self._watches.append(_Watch(kind, None, namespace, label_selector,
@@ -110,14 +119,14 @@ class ControllerBuilder:
         namespace: str | None = None,
         label_selector: str = "",
         predicates: Iterable[Predicate] = (),
-    ) -> ControllerBuilder:
+    ) -> Self:
         """Also watch `kind`; a change enqueues the requests `map_fn(obj)` returns (for an
         update, those of the old and the new state). `map_fn` must be quick and not block."""
         self._watches.append(_Watch(kind, map_fn, namespace, label_selector,
                                     tuple(predicates), own_object=False))
         return self
 
-    def with_predicates(self, *predicates: Predicate) -> ControllerBuilder:
+    def with_predicates(self, *predicates: Predicate) -> Self:
         """Filter the events of every watch with these predicates (all must pass)."""
         self._predicates = (*self._predicates, *predicates)
         return self
@@ -132,8 +141,9 @@ class ControllerBuilder:
         cache_sync_timeout: float | None = None,
         clock: Clock | None = None,
         queue_metrics: WorkqueueMetrics | None = None,
-        on_quarantine: Callable[[QuarantinedItem], None] | None = None,
-    ) -> ControllerBuilder:
+        hooks: Iterable[ReconcileHooks] = (),
+        own_writes: OwnWrites | None = None,
+    ) -> Self:
         """Set the `Controller` options given (see `Controller`); the others stay as they are."""
         if max_concurrent_reconciles is not None:
             self._max_concurrent_reconciles = max_concurrent_reconciles
@@ -149,8 +159,9 @@ class ControllerBuilder:
             self._clock = clock
         if queue_metrics is not None:
             self._queue_metrics = queue_metrics
-        if on_quarantine is not None:
-            self._on_quarantine = on_quarantine
+        self._hooks = (*self._hooks, *hooks)
+        if own_writes is not None:
+            self._own_writes = own_writes
         return self
 
     @property
@@ -172,7 +183,7 @@ class ControllerBuilder:
             rate_limiter=self._rate_limiter, max_retries=self._max_retries,
             reconcile_timeout=self._reconcile_timeout,
             cache_sync_timeout=self._cache_sync_timeout, clock=self._clock,
-            queue_metrics=self._queue_metrics, on_quarantine=self._on_quarantine,
+            queue_metrics=self._queue_metrics, kind=primary, hooks=self._hooks,
         )
         assert self._primary is not None  # primary_kind checked it
         for watch in (self._primary, *self._watches):
@@ -180,7 +191,8 @@ class ControllerBuilder:
             mapper = watch.mapper or request_for_owner(primary)
             handler = EnqueueHandler(informer, controller, mapper,
                                      predicates=(*self._predicates, *watch.predicates),
-                                     own_object=watch.own_object)
+                                     own_object=watch.own_object,
+                                     own_writes=self._own_writes, writer=controller.name)
             controller.watch(informer, handler)
         return controller
 

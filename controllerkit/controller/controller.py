@@ -22,13 +22,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Iterable
 from types import TracebackType
 
 from ..cache import HandlerRegistration, SharedInformer
 from ..clock import SYSTEM_CLOCK, Clock
+from ..errors import Conflict
+from ..logs import reconcile_context
+from ..meta import ResourceKind
 from ..reconcile import Reconciler, Request, Result, TerminalError
 from ..workqueue import (
+    LOW_PRIORITY,
     NORMAL_PRIORITY,
     QueueShutDown,
     RateLimiter,
@@ -36,6 +41,7 @@ from ..workqueue import (
     WorkqueueMetrics,
 )
 from .handlers import EnqueueHandler
+from .hooks import Outcome, ReconcileHooks, ReconcileInfo
 from .quarantine import DEFAULT_MAX_RETRIES, Quarantine, QuarantinedItem
 from .running import OwnershipFilter, RunningReconciles
 from .stats import ControllerStats
@@ -56,6 +62,14 @@ class Controller:
     - A reconciler that raises (or exceeds `reconcile_timeout`) never stops a worker: the
       error is logged with the key and counted, and the key is retried with per-key backoff
       from the rate limiter. A success forgets the key's backoff.
+    - `Conflict` (a write from a stale read) is an expected race, not an error: the key is
+      requeued at once under the rate limiter, logged at INFO without a traceback, counted as
+      `conflict`, and not counted toward quarantine.
+    - Every reconcile runs in a log context naming the controller, kind, key and reconcile
+      id (`controllerkit.logs`), and its hooks (`ReconcileHooks`) are told when it starts
+      and how it ended.
+    - Once its caches have synced, every object of the primary kind is enqueued (at low
+      priority), also after a warm start from a checkpoint: each start reconciles every key.
     - `TerminalError`: logged and counted, not retried; the next enqueue reconciles it again.
     - `Result(requeue_after=d)`: reconciled again after `d` on the controller's clock (or
       sooner, if enqueued meanwhile).
@@ -84,13 +98,14 @@ class Controller:
         cache_sync_timeout: float | None = 120.0,
         clock: Clock = SYSTEM_CLOCK,
         queue_metrics: WorkqueueMetrics | None = None,
-        on_quarantine: Callable[[QuarantinedItem], None] | None = None,
+        kind: ResourceKind | None = None,
+        hooks: Iterable[ReconcileHooks] = (),
     ) -> None:
         """`reconcile_timeout` bounds one reconcile (real seconds; `None`: unbounded).
 
         `cache_sync_timeout` bounds the wait for the informers' caches before the workers
-        start (`CacheSyncTimeout` names the informer). `on_quarantine` is called (on the event
-        loop, must not block) whenever a key is parked, to record an Event or a metric.
+        start (`CacheSyncTimeout` names the informer). `kind` is the primary kind, for logs
+        and hooks. `hooks` are told about every reconcile (see `add_hooks`).
         """
         if max_concurrent_reconciles < 1:
             raise ValueError(f"max_concurrent_reconciles must be at least 1, "
@@ -105,7 +120,7 @@ class Controller:
         self.max_retries = max_retries
         self.reconcile_timeout = reconcile_timeout
         self.cache_sync_timeout = cache_sync_timeout
-        self.on_quarantine = on_quarantine
+        self.kind = kind
         self.stats = ControllerStats()
         self.queue: RateLimitingQueue[Request] = RateLimitingQueue(
             rate_limiter, name=name, clock=clock, metrics=queue_metrics)
@@ -117,6 +132,9 @@ class Controller:
         self._owns: OwnershipFilter | None = None
         self._running = RunningReconciles()
         self._reconcile_ids = itertools.count(1)
+        self._hooks: list[ReconcileHooks] = list(hooks)
+        # Failures in a row per key, for quarantine: conflicts requeue without counting.
+        self._failures: Counter[Request] = Counter()
         self._started = False
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -124,6 +142,10 @@ class Controller:
 
     def __repr__(self) -> str:
         return f"Controller({self.name!r})"
+
+    def add_hooks(self, *hooks: ReconcileHooks) -> None:
+        """Tell `hooks` about every reconcile from now on (added before `run()`)."""
+        self._hooks.extend(hooks)
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -236,71 +258,95 @@ class Controller:
                 else:
                     # Another replica owns the key now: its backoff is no longer ours.
                     self.stats.not_owned += 1
-                    self.queue.forget(request)
+                    self._forget(request)
             finally:
                 self.queue.done(request)
 
     async def _reconcile(self, request: Request) -> None:
-        if not await self._running.run(request, self._reconcile_once(request)):
-            self.stats.results["cancelled"] += 1
-            self.queue.forget(request)
-            logger.info("%s: reconcile of %s cancelled: the key is no longer this "
-                        "replica's", self.name, request)
+        info = ReconcileInfo(self.name, self.kind, request, str(next(self._reconcile_ids)))
+        kind = self.kind.kind if self.kind is not None else ""
+        with reconcile_context(controller=self.name, kind=kind, namespace=request.namespace,
+                               name=request.name, reconcile_id=info.reconcile_id):
+            self._call_hooks("started", info)
+            started = self._clock.monotonic()
+            self.stats.active_workers += 1
+            outcome: Outcome = Outcome.CANCELLED
+            error: BaseException | None = None
+            try:
+                ended = await self._running.run(request, self._reconcile_once(request))
+                if ended is not None:
+                    outcome, error = ended
+            finally:
+                self.stats.active_workers -= 1
+                seconds = self._clock.monotonic() - started
+                self.stats.reconcile_seconds += seconds
+                self.stats.results[outcome] += 1
+                if outcome is Outcome.CANCELLED:
+                    self._forget(request)
+                    logger.info("%s: reconcile of %s cancelled: the key is no longer this "
+                                "replica's", self.name, request)
+                self._call_hooks("finished", info, outcome, seconds, error)
+                if outcome is Outcome.QUARANTINED:
+                    item = self._quarantine.last(request)
+                    if item is not None:
+                        self._call_hooks("quarantined", info, item)
 
-    async def _reconcile_once(self, request: Request) -> None:
-        reconcile_id = next(self._reconcile_ids)
-        context = {"controller": self.name, "request": str(request),
-                   "reconcile_id": reconcile_id}
-        started = self._clock.monotonic()
-        self.stats.active_workers += 1
+    async def _reconcile_once(self, request: Request) -> tuple[Outcome, BaseException | None]:
         try:
             async with asyncio.timeout(self.reconcile_timeout):
                 result = await self.reconciler.reconcile(request)
             if not isinstance(result, Result):
                 raise TypeError(f"reconcile returned {result!r}, not a Result")
         except TerminalError as error:
-            self.stats.results["terminal_error"] += 1
-            self.queue.forget(request)
+            self._forget(request)
             logger.error("%s: reconcile of %s failed terminally, not retrying: %s",
-                         self.name, request, error, extra=context)
+                         self.name, request, error)
+            return Outcome.TERMINAL_ERROR, error
+        except Conflict as error:
+            # A write from a stale read: the next reconcile reads the newer state.
+            self.queue.add_rate_limited(request)
+            logger.info("%s: %s changed while it was reconciled; reconciling again: %s",
+                        self.name, request, error)
+            return Outcome.CONFLICT, error
         except Exception as error:
-            self._failed(request, error, context)
-        else:
-            self.queue.forget(request)
-            delay = result.delay
-            if delay is not None:
-                self.stats.results["requeue_after"] += 1
-                self.queue.add_after(request, delay)
-            else:
-                self.stats.results["success"] += 1
-        finally:
-            self.stats.active_workers -= 1
-            self.stats.reconcile_seconds += self._clock.monotonic() - started
+            return self._failed(request, error), error
+        self._forget(request)
+        delay = result.delay
+        if delay is not None:
+            self.queue.add_after(request, delay)
+            return Outcome.REQUEUE_AFTER, None
+        return Outcome.SUCCESS, None
 
-    def _failed(self, request: Request, error: Exception, context: dict[str, object]) -> None:
+    def _forget(self, request: Request) -> None:
+        self.queue.forget(request)
+        self._failures.pop(request, None)
+
+    def _failed(self, request: Request, error: Exception) -> Outcome:
         if isinstance(error, TimeoutError) and self.reconcile_timeout is not None:
             description = f"timed out after {self.reconcile_timeout} s"
         else:
             description = f"{type(error).__name__}: {error}"
-        retries = self.queue.num_requeues(request)
+        retries = self._failures[request]
         if retries < self.max_retries:
-            self.stats.results["error"] += 1
+            self._failures[request] += 1
             logger.error("%s: reconcile of %s failed (retry %d of %d): %s", self.name, request,
-                         retries + 1, self.max_retries, description, exc_info=error,
-                         extra=context)
+                         retries + 1, self.max_retries, description, exc_info=error)
             self.queue.add_rate_limited(request)
-            return
-        self.stats.results["quarantined"] += 1
+            return Outcome.ERROR
         item = QuarantinedItem(request, retries + 1, description, self._clock.monotonic())
+        self._failures.pop(request, None)
         self._quarantine.park(item)
         logger.error("%s: %s quarantined after %d failed reconciles; it restarts when it "
                      "changes or is requeued: %s", self.name, request, item.failures,
-                     description, exc_info=error, extra=context)
-        if self.on_quarantine is not None:
+                     description, exc_info=error)
+        return Outcome.QUARANTINED
+
+    def _call_hooks(self, method: str, *args: object) -> None:
+        for hook in self._hooks:
             try:
-                self.on_quarantine(item)
+                getattr(hook, method)(*args)
             except Exception:
-                logger.exception("%s: on_quarantine failed for %s", self.name, request)
+                logger.exception("%s: hook %r failed in %s", self.name, hook, method)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -316,6 +362,11 @@ class Controller:
         self._started = True
         try:
             if await self._caches_synced():
+                # Level-triggered from the first moment: a warm start from a checkpoint
+                # delivers no initial list, and keys whose last reconcile failed or asked for a
+                # requeue in the previous process must be looked at again.
+                for request in self.primary_requests():
+                    self.enqueue(request, priority=LOW_PRIORITY)
                 async with asyncio.TaskGroup() as workers:
                     for number in range(self.max_concurrent_reconciles):
                         workers.create_task(self._work(), name=f"{self.name} worker {number}")

@@ -21,13 +21,14 @@ from typing import Protocol
 
 from ..cache import DeletedFinalStateUnknown, SharedInformer
 from ..meta import JSONObject, ResourceKind
+from ..owners import controller_reference
 from ..reconcile import Request
 from ..workqueue import LOW_PRIORITY, NORMAL_PRIORITY
-from .owners import controller_reference
 from .predicates import Predicate, and_
 
 __all__ = [
     "EnqueueHandler",
+    "OwnWrites",
     "RequestMapper",
     "RequestSink",
     "request_for_object",
@@ -50,6 +51,13 @@ class RequestSink(Protocol):
     def enqueue(
         self, request: Request, *, priority: int = NORMAL_PRIORITY, object_changed: bool = False
     ) -> None: ...
+
+
+class OwnWrites(Protocol):
+    """Tells which changes were only a controller's own write (`RecentWrites` does)."""
+
+    def is_own_write(self, writer: str, kind: ResourceKind, old: JSONObject | None,
+                     new: JSONObject) -> bool: ...
 
 
 def request_for_object(obj: JSONObject) -> Iterable[Request]:
@@ -83,6 +91,10 @@ class EnqueueHandler:
     deletes, updates that change the resourceVersion) count as changes of the requested
     object. A resync (`on_update(obj, obj)`) enqueues at `LOW_PRIORITY` and never counts as
     a change. A mapper or predicate that raises is logged and the event dropped.
+
+    With `own_writes`, an add or update that is exactly a write the controller named `writer`
+    made itself enqueues nothing: the reconcile that wrote it knew the result. (Anything else
+    in between, someone else's change included, makes it an ordinary event.)
     """
 
     def __init__(
@@ -93,12 +105,16 @@ class EnqueueHandler:
         *,
         predicates: Iterable[Predicate] = (),
         own_object: bool = False,
+        own_writes: OwnWrites | None = None,
+        writer: str = "",
     ) -> None:
         self.informer = informer
         self.sink = sink
         self.mapper = mapper
         self.predicate = and_(*predicates)
         self.own_object = own_object
+        self.own_writes = own_writes
+        self.writer = writer
         self.replaying = False
 
     def __repr__(self) -> str:
@@ -118,7 +134,13 @@ class EnqueueHandler:
             self.sink.enqueue(request, priority=priority,
                               object_changed=changed and self.own_object)
 
+    def _own_write(self, old: JSONObject | None, new: JSONObject) -> bool:
+        return self.own_writes is not None and self.own_writes.is_own_write(
+            self.writer, self.informer.kind, old, new)
+
     def on_add(self, obj: JSONObject) -> None:
+        if self._own_write(None, obj):
+            return
         if self.predicate.add(obj):
             self._enqueue((obj,), self._priority(), changed=True)
 
@@ -126,7 +148,7 @@ class EnqueueHandler:
         if old is new:  # a resync: nothing changed
             self._enqueue((new,), LOW_PRIORITY, changed=False)
             return
-        if not self.predicate.update(old, new):
+        if self._own_write(old, new) or not self.predicate.update(old, new):
             return
         changed = (old.get("metadata") or {}).get("resourceVersion") != (
             new.get("metadata") or {}).get("resourceVersion")

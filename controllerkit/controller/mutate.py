@@ -29,8 +29,8 @@ from typing import Any
 
 from ..client.protocol import Client, PatchType
 from ..errors import NotFound
+from ..merge_patch import merge_patch
 from ..meta import JSONObject, ResourceKind, object_key, resource_version
-from ..status import merge_patch
 
 __all__ = ["MutateFn", "OperationResult", "create_or_patch", "create_or_update"]
 

@@ -47,6 +47,10 @@ class Quarantine:
         """The parked keys, oldest first."""
         return sorted(self._parked.values(), key=lambda item: item.since)
 
+    def last(self, request: Request) -> QuarantinedItem | None:
+        """The parked entry of `request`, if it is parked."""
+        return self._parked.get(request)
+
     def park(self, item: QuarantinedItem) -> None:
         self._queue.forget(item.request)
         self._parked[item.request] = item

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..reconcile import Request
 
 __all__ = ["OwnershipFilter", "RunningReconciles"]
+
+T = TypeVar("T")
 
 OwnershipFilter = Callable[[Request], bool]
 """Whether this process may reconcile a request now; must be quick and must not block."""
@@ -40,8 +43,9 @@ class RunningReconciles:
         """The requests whose reconcile is running right now."""
         return frozenset(self._running)
 
-    async def run(self, request: Request, reconcile: Awaitable[None]) -> bool:
-        """Await `reconcile` of `request` in the current task; False if `cancel` ended it.
+    async def run(self, request: Request, reconcile: Awaitable[T]) -> T | None:
+        """Await `reconcile` of `request` in the current task: its result, or None if
+        `cancel` ended it.
 
         Any other cancellation (of the worker itself) propagates.
         """
@@ -49,17 +53,17 @@ class RunningReconciles:
         assert task is not None
         running = self._running[request] = _Running(task)
         try:
-            await reconcile
+            result = await reconcile
         except asyncio.CancelledError:
             # Ours (cancel) unless the worker itself is being cancelled as well.
             if not running.cancelled or task.uncancel() > 0:
                 raise
-            return False
+            return None
         else:
             if running.cancelled:
                 # The reconciler swallowed the cancellation; do not leave it pending.
                 task.uncancel()
-            return True
+            return result
         finally:
             del self._running[request]
             if running.ended is not None:

@@ -12,7 +12,8 @@ __all__ = ["ControllerStats"]
 class ControllerStats:
     """Counters of one controller, for metrics and tests.
 
-    `results` counts finished reconciles by outcome: `success`, `requeue_after`, `error`
+    `results` counts finished reconciles by outcome (`Outcome`): `success`, `requeue_after`,
+    `conflict` (a write from a stale read, retried at once; not an error), `error`
     (retried), `terminal_error`, `quarantined` (the failure that parked the key) and
     `cancelled` (ended by `cancel_reconciles`: its key moved to another replica). A timed-out
     reconcile counts as `error`. `not_owned` counts requests dropped from the queue without a

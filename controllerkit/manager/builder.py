@@ -3,7 +3,7 @@ returns."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ..controller import Controller, ControllerBuilder, RequestMapper
 from ..meta import ResourceKind
@@ -23,22 +23,23 @@ class ManagedControllerBuilder(ControllerBuilder):
         super().__init__(manager.informers)
         self._manager = manager
 
-    def _scoped(self, kind: ResourceKind, namespace: str | None) -> str | None:
+    def scope_of(self, kind: ResourceKind, namespace: str | None) -> str | None:
+        """The namespace a watch of `kind` covers: `namespace`, else the manager's."""
         if namespace is None and kind.namespaced:
             return self._manager.namespace
         return namespace
 
     def for_(self, kind: ResourceKind, *, namespace: str | None = None,
-             **options: Any) -> ControllerBuilder:
-        return super().for_(kind, namespace=self._scoped(kind, namespace), **options)
+             **options: Any) -> Self:
+        return super().for_(kind, namespace=self.scope_of(kind, namespace), **options)
 
     def owns(self, kind: ResourceKind, *, namespace: str | None = None,
-             **options: Any) -> ControllerBuilder:
-        return super().owns(kind, namespace=self._scoped(kind, namespace), **options)
+             **options: Any) -> Self:
+        return super().owns(kind, namespace=self.scope_of(kind, namespace), **options)
 
     def watches(self, kind: ResourceKind, map_fn: RequestMapper, *, namespace: str | None = None,
-                **options: Any) -> ControllerBuilder:
-        return super().watches(kind, map_fn, namespace=self._scoped(kind, namespace),
+                **options: Any) -> Self:
+        return super().watches(kind, map_fn, namespace=self.scope_of(kind, namespace),
                                **options)
 
     def build(self, reconciler: Reconciler, *, needs_leader_election: bool = True) -> Controller:

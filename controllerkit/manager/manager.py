@@ -19,16 +19,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any, Self, TypeVar
 
 from prometheus_client import CollectorRegistry
 
 from ..cache import CacheSyncTimeout, InformerFactory
+from ..cache.cached_client import CachedClient, KindOrModel
+from ..cache.recent_writes import RecentWrites
+from ..client.kube import KubeClient
+from ..client.mapper import RestMapper
 from ..client.protocol import Client
+from ..client.typed import kind_of
 from ..clock import SYSTEM_CLOCK, Clock
-from ..controller import Controller, ControllerBuilder, QuarantinedItem
+from ..controller import (
+    Controller,
+    ObjectReconciler,
+    Predicate,
+    QuarantinedItem,
+    ReconcileFunction,
+    ReconcileHooks,
+    ReconcileInfo,
+    RequestMapper,
+)
 from ..errors import Forbidden, NotFound
 from ..events import EventRecorder
 from ..leaderelection import LeaderElectionConfig, LeaderElector
@@ -37,6 +52,7 @@ from ..sharding import ShardCoordinator, ShardingConfig
 from ..workqueue import WorkqueueMetrics
 from .builder import ManagedControllerBuilder
 from .endpoints import Endpoints, Servers, parse_bind_address, serve
+from .kinds import check_kinds
 from .metrics import ControllerMetrics
 from .replicas import leader_elector, readiness_details
 from .workload import ManagedRunnable, Workload
@@ -49,6 +65,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_METRICS_BIND_ADDRESS = "127.0.0.1:8080"
 DEFAULT_HEALTH_PROBE_BIND_ADDRESS = "127.0.0.1:8081"
@@ -88,7 +106,11 @@ class Manager:
     default scope of the watches of `controller_builder()` (cluster-scoped kinds ignore it).
     The bind addresses (`host:port`, `:port`, `0` for a free loopback port, `""` for off) may
     be changed until `run()`; `metrics_url` and `health_probe_url` say where the servers
-    listen once they do. Metrics live in the manager's own `registry`.
+    listen once they do. Metrics live in the manager's `registry` (its own unless one is
+    given): the controllers', work queues', leader election's and sharding's, and the
+    informers' reflector and checkpoint metrics, all served on `/metrics`. A factory given as
+    `informers` exports into the registry it was built with: build it with the same one
+    (`InformerFactory(client, registry=registry)`, and `Manager(..., registry=registry)`).
 
     Not guaranteed: that a reconcile cancelled after the grace period left its object
     consistent (reconcilers must be idempotent), or an order in which controllers start.
@@ -108,10 +130,16 @@ class Manager:
         clock: Clock = SYSTEM_CLOCK,
         leader_election: LeaderElectionConfig | None = None,
         sharding: ShardingConfig | None = None,
+        registry: CollectorRegistry | None = None,
+        kind_check_timeout: float = 10.0,
     ) -> None:
-        """`informers` defaults to a plain `InformerFactory(client)`; `event_recorder` to an
-        `EventRecorder(client, component="controllerkit-manager")` the manager closes.
-        `clock` also times leader election and sharding."""
+        """`informers` defaults to an `InformerFactory(client, registry=self.registry)`;
+        `event_recorder` to an `EventRecorder(client, component="controllerkit-manager")`
+        the manager closes. `registry` defaults to a new `CollectorRegistry`; one given
+        serves this manager alone (a second manager's families would clash with its own).
+        `clock` also times leader election and sharding. `kind_check_timeout` bounds how long
+        `run()` waits for discovery to serve every kind the controllers watch (a CRD installed
+        just before may take a moment) before it fails with `NoKindMatch` naming the kind."""
         parse_bind_address(metrics_bind_address)
         parse_bind_address(health_probe_bind_address)
         if cache_sync_timeout <= 0 or graceful_shutdown_timeout < 0:
@@ -124,11 +152,18 @@ class Manager:
         self.health_probe_bind_address = health_probe_bind_address
         self.cache_sync_timeout = cache_sync_timeout
         self.graceful_shutdown_timeout = graceful_shutdown_timeout
-        self.informers = informers if informers is not None else InformerFactory(client)
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.informers = (informers if informers is not None
+                          else InformerFactory(client, registry=self.registry))
         self._owns_recorder = event_recorder is None
         self.event_recorder = (event_recorder if event_recorder is not None
                                else EventRecorder(client, component="controllerkit-manager"))
-        self.registry = CollectorRegistry()
+        self.mapper = RestMapper(client)
+        self.cached_client = CachedClient(client, self.informers, mapper=self.mapper,
+                                          writes=RecentWrites())
+        """Reads from the manager's caches, writes to the API server (`Context.client` is a
+        view of it per controller)."""
+        self.kind_check_timeout = kind_check_timeout
         self.workqueue_metrics = WorkqueueMetrics(self.registry)
         self.controller_metrics = ControllerMetrics(self.registry, clock)
         self.metrics_url: str | None = None
@@ -149,17 +184,82 @@ class Manager:
         self._workload: Workload | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._signals = 0
+        self._closes_client = False
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, *,
+                        context: str | None = None, **options: Any) -> Self:
+        """A manager over a client for a kubeconfig context (`KUBECONFIG`, else
+        `~/.kube/config`), opened by `run()` and closed after it. `options` are `Manager`'s."""
+        manager = cls(KubeClient.from_kubeconfig(path, context=context), **options)
+        manager._closes_client = True
+        return manager
+
+    @classmethod
+    def in_cluster(cls, **options: Any) -> Self:
+        """A manager over the pod's service account, opened by `run()` and closed after it."""
+        manager = cls(KubeClient.in_cluster(), **options)
+        manager._closes_client = True
+        return manager
 
     # -- controllers -------------------------------------------------------------------------
 
-    def controller_builder(self) -> ControllerBuilder:
+    def controller(
+        self,
+        kind: KindOrModel,
+        *,
+        owns: Sequence[KindOrModel] = (),
+        watches: Sequence[tuple[KindOrModel, RequestMapper]] = (),
+        name: str | None = None,
+        namespace: str | None = None,
+        predicates: Iterable[Predicate] = (),
+        max_concurrent_reconciles: int = 1,
+        reconcile_timeout: float | None = None,
+        needs_leader_election: bool = True,
+    ) -> Callable[[ReconcileFunction[T]], ReconcileFunction[T]]:
+        """Declare a controller: the decorated `async def reconcile(obj, ctx)` reconciles
+        objects of `kind` (a model class such as `Website` or `Deployment`, or a
+        `ResourceKind`), and runs with the manager.
+
+        `obj` is the object as the cache holds it (a model when `kind` is one; a dict
+        otherwise), or None once it is gone; `ctx` is a `Context`. Changes of objects of
+        `owns` kinds reconcile their controller owner of `kind`; `watches` maps changes of
+        other kinds to requests with a function. `namespace` defaults to the manager's;
+        `predicates` filter the events of every watch. The controller's name (logs, metrics)
+        defaults to the kind's plural and group. Returns the function unchanged.
+        """
+        def declare(function: ReconcileFunction[T]) -> ReconcileFunction[T]:
+            primary = _resource_kind(kind)
+            builder = self.controller_builder().for_(primary, namespace=namespace)
+            for owned in owns:
+                builder.owns(_resource_kind(owned), namespace=namespace)
+            for watched, mapper in watches:
+                builder.watches(_resource_kind(watched), mapper, namespace=namespace)
+            controller_name = name or primary.group_resource
+            builder.named(controller_name).with_predicates(*predicates).with_options(
+                max_concurrent_reconciles=max_concurrent_reconciles,
+                reconcile_timeout=reconcile_timeout)
+            informer = self.informers.informer(
+                primary, namespace=builder.scope_of(primary, namespace))
+            client = self.cached_client.for_writer(controller_name,
+                                                   field_manager=controller_name)
+            reconciler = ObjectReconciler(
+                function, name=controller_name, kind=primary,
+                model=None if isinstance(kind, ResourceKind) else kind, informer=informer,
+                client=client, events=self.event_recorder)
+            builder.build(reconciler, needs_leader_election=needs_leader_election)
+            return function
+
+        return declare
+
+    def controller_builder(self) -> ManagedControllerBuilder:
         """A builder over the manager's informers whose `build()` adds the controller here.
 
         Its controllers record work-queue metrics in the manager's registry, and its watches
         default to the manager's namespace.
         """
         return ManagedControllerBuilder(self).with_options(
-            queue_metrics=self.workqueue_metrics)
+            queue_metrics=self.workqueue_metrics, own_writes=self.cached_client.writes)
 
     def add(self, controller: Controller, *, kind: ResourceKind | None = None,
             needs_leader_election: bool = True) -> None:
@@ -179,17 +279,11 @@ class Manager:
         self._runnables.append(ManagedRunnable(
             f"controller {controller.name}", controller.run, needs_leader_election,
             controller))
+        kind = kind or controller.kind
         if kind is not None:
             self._kinds[controller.name] = kind
-        self.controller_metrics.track(controller, kind)
-        previous = controller.on_quarantine
-
-        def quarantined(item: QuarantinedItem) -> None:
-            if previous is not None:
-                previous(item)
-            self._record_quarantine(controller, item)
-
-        controller.on_quarantine = quarantined
+        self.controller_metrics.track(controller)
+        controller.add_hooks(_QuarantineEvents(self, controller))
 
     def add_runnable(
         self,
@@ -295,16 +389,29 @@ class Manager:
     async def run(self) -> None:
         """Run until `stop()` or cancellation, then stop gracefully (see the class).
 
-        Runs once. Raises `CacheSyncTimeout` when a cache does not sync in time, `OSError`
-        when a server cannot bind, `LeadershipLost` or `ShardLeaseLost` (see the class), or
-        the error of a controller or runnable that failed.
+        Runs once. Raises `NoKindMatch` when the server does not serve a watched kind,
+        `CacheSyncTimeout` when a cache does not sync in time, `OSError` when a server cannot
+        bind, `LeadershipLost` or `ShardLeaseLost` (see the class), or the error of a
+        controller or runnable that failed.
         """
         if self._started:
             raise RuntimeError("a manager runs once")
         self._started = True
+        if self._closes_client and isinstance(self.client, KubeClient):
+            await self.client.open()
+        try:
+            await self._run_servers_and_caches()
+        finally:
+            if self._closes_client and isinstance(self.client, KubeClient):
+                await self.client.close()
+
+    async def _run_servers_and_caches(self) -> None:
         self._prepare_high_availability()
         servers = await self._start_servers()
         try:
+            await check_kinds(self.mapper, [informer.kind for informer in
+                                            self.informers.informers()],
+                              self.kind_check_timeout)
             await self.informers.__aenter__()
             try:
                 await self._run_workload()
@@ -398,3 +505,18 @@ def _sync_hint(error: BaseException | None) -> str:
     if isinstance(error, Forbidden):
         return "the credentials may not list or watch this kind: check the RBAC rules"
     return "the server could not be listed in time"
+
+
+class _QuarantineEvents(ReconcileHooks):
+    """Records a Warning Event on each object whose key a controller quarantines."""
+
+    def __init__(self, manager: Manager, controller: Controller) -> None:
+        self._manager = manager
+        self._controller = controller
+
+    def quarantined(self, info: ReconcileInfo, item: QuarantinedItem) -> None:
+        self._manager._record_quarantine(self._controller, item)
+
+
+def _resource_kind(kind: KindOrModel) -> ResourceKind:
+    return kind if isinstance(kind, ResourceKind) else kind_of(kind)

@@ -3,7 +3,7 @@ controllers, in the manager's own Prometheus registry.
 
 Counters and gauges are read from each controller's `stats` when scraped, so nothing runs
 between scrapes and the numbers never disagree with the controller. The reconcile-time
-histogram is fed by a thin wrapper around each controller's reconciler.
+histogram is fed by the controller's hooks.
 """
 
 from __future__ import annotations
@@ -15,15 +15,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from ..clock import Clock
-from ..controller import Controller
-from ..logs import current_reconcile_context, reconcile_context
-from ..meta import ResourceKind
-from ..reconcile import Reconciler, Request, Result
+from ..controller import Controller, Outcome, ReconcileHooks, ReconcileInfo
 
 __all__ = ["RECONCILE_RESULTS", "ControllerMetrics"]
 
-RECONCILE_RESULTS = ("success", "requeue_after", "error", "terminal_error", "quarantined",
-                     "cancelled")
+RECONCILE_RESULTS = tuple(outcome.value for outcome in Outcome)
 """The `result` label values of `controller_runtime_reconcile_total`, always all exported
 (at zero until they happen) so rates can be computed from the first scrape."""
 
@@ -34,7 +30,7 @@ RECONCILE_TIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0
                           30.0, 40.0, 50.0, 60.0)
 
 
-class ControllerMetrics:
+class ControllerMetrics(ReconcileHooks):
     """The reconcile metrics of the controllers `track`ed, labelled by controller name.
 
     - `controller_runtime_reconcile_total{controller,result}`: finished reconciles by
@@ -56,14 +52,14 @@ class ControllerMetrics:
             buckets=RECONCILE_TIME_BUCKETS, registry=registry)
         registry.register(self)
 
-    def track(self, controller: Controller, kind: ResourceKind | None = None) -> None:
-        """Export `controller`'s metrics; its reconciler is wrapped to time each reconcile
-        (and to name the controller, `kind` and key in the logs of a reconcile that does
-        not carry a log context yet)."""
+    def track(self, controller: Controller) -> None:
+        """Export `controller`'s metrics and time each of its reconciles."""
         self._controllers.append(controller)
-        controller.reconciler = _InstrumentedReconciler(
-            controller.reconciler, controller.name, kind.kind if kind is not None else "",
-            self.reconcile_time.labels(controller.name), self._clock)
+        controller.add_hooks(self)
+
+    def finished(self, info: ReconcileInfo, outcome: Outcome, seconds: float,
+                 error: BaseException | None) -> None:
+        self.reconcile_time.labels(info.controller).observe(seconds)
 
     def collect(self) -> Iterator[Metric]:
         """Build the families from the controllers' stats (called by the registry)."""
@@ -93,26 +89,3 @@ class ControllerMetrics:
             workers.add_metric([name], controller.max_concurrent_reconciles)
             quarantined.add_metric([name], len(controller.quarantined()))
         yield from (total, errors, active, workers, quarantined)
-
-
-class _InstrumentedReconciler:
-    """Observes how long each reconcile of the wrapped reconciler takes, however it ends."""
-
-    def __init__(self, reconciler: Reconciler, controller: str, kind: str,
-                 histogram: Histogram, clock: Clock) -> None:
-        self.wrapped = reconciler
-        self._controller = controller
-        self._kind = kind
-        self._histogram = histogram
-        self._clock = clock
-
-    async def reconcile(self, request: Request) -> Result:
-        started = self._clock.monotonic()
-        try:
-            if current_reconcile_context() is not None:
-                return await self.wrapped.reconcile(request)
-            with reconcile_context(controller=self._controller, kind=self._kind,
-                                   namespace=request.namespace, name=request.name):
-                return await self.wrapped.reconcile(request)
-        finally:
-            self._histogram.observe(self._clock.monotonic() - started)

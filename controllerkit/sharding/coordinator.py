@@ -98,9 +98,11 @@ class ShardCoordinator:
         clock: Clock = SYSTEM_CLOCK,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        """`registry` receives the shard metrics (none are recorded without one)."""
+        """`registry` receives the shard metrics and those of the informer on the shard
+        Leases (none are recorded without one)."""
         self.client = client
         self.config = config
+        self._registry = registry
         self.lease = ShardLease(client, config, clock, self._lose)
         self.metrics = ShardMetrics(config.name, self._snapshot, registry)
         self._clock = clock
@@ -167,7 +169,8 @@ class ShardCoordinator:
             logger.info("%s: joined as %s", self, self.identity)
             informer = self._informer = SharedInformer(
                 self.client, LEASE, namespace=self.config.namespace,
-                label_selector=f"{SHARD_OF_LABEL}={self.config.name}", clock=self._clock)
+                label_selector=f"{SHARD_OF_LABEL}={self.config.name}", clock=self._clock,
+                registry=self._registry)
             informer.add_handler(EventHandlerFuncs(
                 add=self._lease_seen, update=lambda _, new: self._lease_seen(new),
                 delete=self._lease_gone))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ..clock import Clock
 
@@ -40,8 +40,9 @@ class WorkqueueMetrics:
     - `workqueue_retries_total`: delayed adds (`add_after`, `add_rate_limited`).
     """
 
-    def __init__(self, registry: CollectorRegistry | None = REGISTRY) -> None:
-        """Register the families in `registry` (the default global one unless given)."""
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        """Register the families in `registry` (a `Manager`'s is `manager.registry`); with
+        None they are registered nowhere and nothing is exported."""
         labels = ["name"]
         self.depth = Gauge(
             "workqueue_depth", "Current depth of workqueue", labels, registry=registry)

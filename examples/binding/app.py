@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controllerkit import Client, Manager
+from controllerkit import Manager
+from controllerkit.client import Client
 from controllerkit.errors import AlreadyExists
 from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION
 

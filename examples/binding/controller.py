@@ -26,18 +26,13 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from controllerkit import (
-    Client,
-    Finalizer,
-    Request,
-    Result,
-    StatusWriter,
-    Store,
-    TerminalError,
-    retry_on_conflict,
-)
+from controllerkit import Request, Result, TerminalError
+from controllerkit.cache import Store
+from controllerkit.client import Client
+from controllerkit.controller import Finalizer
 from controllerkit.errors import ApiError, NotFound
 from controllerkit.meta import JSONObject
+from controllerkit.status import StatusWriter, retry_on_conflict
 
 from . import runtimes
 from .kinds import SPRITZ_BINDING, BindingPhase, SpritzBinding, SpritzBindingStatus

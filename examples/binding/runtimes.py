@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from controllerkit import Client
+from controllerkit.client import Client
 from controllerkit.controller import controller_reference, set_controller_reference
 from controllerkit.errors import AlreadyExists, NotFound
 from controllerkit.meta import JSONObject

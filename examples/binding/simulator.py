@@ -20,19 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from controllerkit import (
-    Client,
-    Clock,
-    Finalizer,
-    Manager,
-    Request,
-    Result,
-    StatusWriter,
-    Store,
-    retry_on_conflict,
-)
-from controllerkit.clock import SYSTEM_CLOCK
+from controllerkit import Manager, Request, Result
+from controllerkit.cache import Store
+from controllerkit.client import Client
+from controllerkit.clock import SYSTEM_CLOCK, Clock
+from controllerkit.controller import Finalizer
 from controllerkit.meta import JSONObject
+from controllerkit.status import StatusWriter, retry_on_conflict
 
 from .kinds import SPRITZ, SpritzPhase, spritz_phase
 

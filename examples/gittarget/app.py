@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controllerkit import Controller, KubeClient, Manager, Request
-from controllerkit.controller import GENERATION_CHANGED
+from controllerkit import KubeClient, Manager, Request
+from controllerkit.controller import GENERATION_CHANGED, Controller
 from controllerkit.errors import AlreadyExists
 from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION, JSONObject, ObjectKey
 

@@ -21,18 +21,13 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from controllerkit import (
-    Client,
-    Request,
-    Result,
-    StatusWriter,
-    Store,
-    TerminalError,
-    retry_on_conflict,
-)
+from controllerkit import Request, Result, TerminalError
+from controllerkit.cache import Store
+from controllerkit.client import Client
 from controllerkit.conditions import format_time
 from controllerkit.gates import PipelineOutcome
 from controllerkit.meta import JSONObject, ObjectKey
+from controllerkit.status import StatusWriter, retry_on_conflict
 
 from .contract import (
     BOOTSTRAPPED,

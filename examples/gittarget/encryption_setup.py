@@ -19,8 +19,9 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 
-from controllerkit import Client, GateResult
+from controllerkit.client import Client
 from controllerkit.errors import AlreadyExists, NotFound
+from controllerkit.gates import GateResult
 from controllerkit.meta import SECRET, JSONObject
 
 from .content import EncryptionError, generate_identity, recipient_of, validate_recipients

@@ -18,9 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from controllerkit import Client, Gate, GatePipeline, GateResult, Store
+from controllerkit.cache import Store
+from controllerkit.client import Client
 from controllerkit.conditions import format_time
 from controllerkit.errors import NotFound
+from controllerkit.gates import Gate, GatePipeline, GateResult
 from controllerkit.meta import SECRET, JSONObject, ObjectKey
 
 from .content import normalize_target_path, recipients_hash

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from controllerkit import InformerFactory, SharedInformer
+from controllerkit.cache import InformerFactory, SharedInformer
 
 from .rules import MirrorSource
 

@@ -22,8 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from controllerkit import SharedInformer
-from controllerkit.cache import DeletedFinalStateUnknown, EventHandlerFuncs, HandlerRegistration
+from controllerkit.cache import (
+    DeletedFinalStateUnknown,
+    EventHandlerFuncs,
+    HandlerRegistration,
+    SharedInformer,
+)
 from controllerkit.meta import JSONObject, object_key
 
 from .folder import MirroredObject, TargetFolder

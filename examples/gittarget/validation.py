@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
-from controllerkit import GateResult
 from controllerkit.conditions import format_time
+from controllerkit.gates import GateResult
 
 from .content import normalize_target_path
 from .contract import Validated

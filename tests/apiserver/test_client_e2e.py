@@ -25,6 +25,9 @@ from controllerkit.apiserver import EmbeddedApiServer, ThreadedApiServer
 from .http_api import CONFIGMAPS, MERGE_PATCH, kube_api, ok, rest_client
 from .manifests import GROUP, configmap, widget, widget_crd
 
+# kubernetes-asyncio's stubs are narrower than its generated code, which serializes a plain
+# dict body as it is and accepts `_content_type` (for a dict patch it would otherwise send a
+# JSON patch); the `type: ignore`s below mark those calls, and go stale if the stubs catch up.
 WIDGETS = (GROUP, "v1", "default", "widgets")
 STALE_MESSAGE = (
     "the object has been modified; please apply your changes to the latest version and try again"
@@ -48,7 +51,8 @@ def _cm(name: str, data: dict[str, str], rv: str | None = None) -> V1ConfigMap:
 
 async def _widgets_api(api: ApiClient) -> CustomObjectsApi:
     """Installs the Widget CRD; the client to reach widgets at `*WIDGETS`."""
-    await ApiextensionsV1Api(api).create_custom_resource_definition(body=widget_crd())
+    await ApiextensionsV1Api(api).create_custom_resource_definition(
+        body=widget_crd())  # type: ignore[arg-type]
     return CustomObjectsApi(api)
 
 
@@ -68,7 +72,7 @@ async def test_configmap_create_read_update_patch_list_delete(
         assert replaced.data == {"a": "2"}
         assert int(replaced.metadata.resource_version) > int(created.metadata.resource_version)
 
-        patched = await core.patch_namespaced_config_map(
+        patched = await core.patch_namespaced_config_map(  # type: ignore[call-arg]
             "settings", "default", {"data": {"b": "3"}}, _content_type=MERGE_PATCH
         )
         assert patched.data == {"a": "2", "b": "3"}
@@ -96,7 +100,7 @@ async def test_widget_create_read_update_status_list_delete(
         assert replaced["spec"]["size"] == 5
         assert replaced["metadata"]["generation"] == 2
 
-        status = await custom.patch_namespaced_custom_object_status(
+        status = await custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
             *WIDGETS, "w1",
             {"metadata": {"resourceVersion": replaced["metadata"]["resourceVersion"]},
              "status": {"phase": "Ready"}},
@@ -190,10 +194,10 @@ async def test_watch_from_resource_version_yields_exactly_the_later_events_in_or
         since = mark.metadata.resource_version
         written = [
             await core.create_namespaced_config_map("default", _cm("later", {"a": "1"})),
-            await core.patch_namespaced_config_map("later", "default", {"data": {"a": "2"}},
-                                                   _content_type=MERGE_PATCH),
-            await core.patch_namespaced_config_map("before", "default", {"data": {"a": "3"}},
-                                                   _content_type=MERGE_PATCH),
+            await core.patch_namespaced_config_map(  # type: ignore[call-arg]
+                "later", "default", {"data": {"a": "2"}}, _content_type=MERGE_PATCH),
+            await core.patch_namespaced_config_map(  # type: ignore[call-arg]
+                "before", "default", {"data": {"a": "3"}}, _content_type=MERGE_PATCH),
         ]
         await core.delete_namespaced_config_map("mark", "default")
         await core.create_namespaced_config_map("default", _cm("end", {}))

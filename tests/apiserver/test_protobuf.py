@@ -319,7 +319,7 @@ def test_quantity_map_values(value_field: bytes, expected: str) -> None:
     pytest.param(b"", id="empty"),
     pytest.param(b'{"kind": "ConfigMap"}', id="json-not-protobuf"),
     pytest.param(b"k8s\x00", id="no-envelope-fields"),
-    pytest.param(envelope("apps/v1", "Deployment", metadata("d")), id="unknown-kind"),
+    pytest.param(envelope("example.com/v1", "Widget", metadata("w")), id="unknown-kind"),
     pytest.param(envelope("v1beta1", "ConfigMap", metadata("c")), id="unknown-version"),
     pytest.param(envelope("v1", "ConfigMap", num(99, 1)), id="unknown-field"),
     pytest.param(envelope("v1", "ConfigMap", msg(1, text(16, "x"))), id="unknown-nested-field"),

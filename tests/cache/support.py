@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prometheus_client import REGISTRY
+from prometheus_client import CollectorRegistry
 
 from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.cache import BackoffPolicy, DeletedFinalStateUnknown, ReflectorOptions
@@ -90,6 +90,8 @@ def requests_with(server: EmbeddedApiServer, verb: str, parameter: str, value: s
     )
 
 
-def metric(name: str, kind: str = "ConfigMap") -> float:
-    """The current value of a reflector counter for `kind` (0 before its first increment)."""
-    return REGISTRY.get_sample_value(name, {"kind": kind}) or 0.0
+def metric(registry: CollectorRegistry, name: str, kind: str = "ConfigMap") -> float:
+    """The value of a reflector counter for `kind` in `registry`; None fails the test."""
+    value = registry.get_sample_value(name, {"kind": kind})
+    assert value is not None, f"{name}{{kind={kind!r}}} is not in the registry"
+    return value

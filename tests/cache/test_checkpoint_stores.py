@@ -14,6 +14,7 @@ import textwrap
 import zlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -375,9 +376,10 @@ def _without_object(valid: bytes, index: int) -> bytes:
             + orjson.dumps({"crc32": zlib.crc32(joined, zlib.crc32(keys + b"\n"))}) + b"\n")
 
 
-def _with_keys(valid: bytes, change: Callable[[list[list[object]]], None],
-               *, body: Callable[[list[bytes]], None] | None = None) -> bytes:
-    """Format 3 data with its key line (and body) changed, and the header made to match."""
+def _with_keys(valid: bytes, change: Callable[[list[list[Any]]], object],
+               *, body: Callable[[list[bytes]], object] | None = None) -> bytes:
+    """Format 3 data with its key line (and body) changed, and the header made to match;
+    what `change` and `body` return is ignored, so one-line lambdas can pop."""
     lines = valid.split(b"\n")
     header, runs, objects = orjson.loads(lines[0]), orjson.loads(lines[1]), lines[2:-1]
     change(runs)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import CollectorRegistry
 
 from controllerkit.cache.checkpoint import Checkpoint, CheckpointWriter
 from controllerkit.cache.checkpoint_file import FileCheckpointStore
@@ -385,12 +385,15 @@ async def test_slow_saves_are_spaced_to_keep_within_the_duty_cycle(
 async def test_saves_and_failures_are_exported_as_prometheus_metrics(
     tmp_path: Path, cache: FakeCache, clock: ManualClock
 ) -> None:
-    scope = "metrics-probe.v1_all_00000000000000000000000000000001"
-    labels = {"scope": scope}
+    labels = {"scope": SCOPE}
+    registry = CollectorRegistry()
     blocked = tmp_path / "checkpoints"
     blocked.write_text("a file where the checkpoint directory should be")
-    async with CheckpointWriter(FileCheckpointStore(blocked), scope, cache.snapshot,
-                                interval=1.0, clock=clock) as writer:
+    async with CheckpointWriter(FileCheckpointStore(blocked), SCOPE, cache.snapshot,
+                                interval=1.0, clock=clock, registry=registry) as writer:
+        assert registry.get_sample_value("controllerkit_checkpoint_saves_total", labels) == 0
+        assert registry.get_sample_value(
+            "controllerkit_checkpoint_last_save_timestamp_seconds", labels) is None
         cache.change("a")
         writer.notify()
         await eventually(lambda: writer.stats.failures == 1, "the failed save")
@@ -399,9 +402,9 @@ async def test_saves_and_failures_are_exported_as_prometheus_metrics(
         clock.advance(1.0)
         await eventually(lambda: writer.stats.saves == 1, "the retried save")
 
-    assert REGISTRY.get_sample_value("controllerkit_checkpoint_save_failures_total",
+    assert registry.get_sample_value("controllerkit_checkpoint_save_failures_total",
                                      labels) == 1.0
-    assert REGISTRY.get_sample_value("controllerkit_checkpoint_saves_total", labels) == 1.0
-    last_save = REGISTRY.get_sample_value(
+    assert registry.get_sample_value("controllerkit_checkpoint_saves_total", labels) == 1.0
+    last_save = registry.get_sample_value(
         "controllerkit_checkpoint_last_save_timestamp_seconds", labels)
     assert last_save is not None and abs(time.time() - last_save) < 60

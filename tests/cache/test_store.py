@@ -1,11 +1,11 @@
-"""The Store: keys, indexes, relist diffs, transforms and waiting on a resourceVersion.
+"""The Store: keys, indexes, relist diffs and transforms (waiting on a resourceVersion: see
+test_freshness).
 
 Every test runs against both ways of keeping objects (the `compact` fixture): decoded dicts and
 JSON bytes give the same observable results."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -14,7 +14,6 @@ from controllerkit.cache import (
     NAMESPACE_INDEX,
     Delta,
     DeltaType,
-    StaleCache,
     Store,
     drop_managed_fields,
 )
@@ -159,27 +158,3 @@ def test_transform_runs_before_caching(compact: bool) -> None:
     assert "managedFields" in managed["metadata"]  # the server's dict is not modified
 
 
-async def test_wait_for_resource_version_returns_once_the_cache_reaches_it(compact: bool) -> None:
-    store = Store(compact=compact)
-    store.apply("ADDED", obj("a", 5))
-    await store.wait_for_resource_version("5", timeout=0)
-    await store.wait_for_resource_version("3", timeout=0)
-
-    waiter = asyncio.ensure_future(store.wait_for_resource_version("8", timeout=5))
-    await asyncio.sleep(0)
-    store.apply("MODIFIED", obj("a", 7))
-    await asyncio.sleep(0)
-    assert not waiter.done()
-    store.set_resource_version("9")  # a bookmark past the wanted version
-    await waiter
-
-
-async def test_wait_for_resource_version_times_out_with_what_the_cache_saw(compact: bool) -> None:
-    store = Store(compact=compact)
-    store.apply("ADDED", obj("a", 5))
-    with pytest.raises(StaleCache) as caught:
-        await store.wait_for_resource_version("6", timeout=0.01)
-    assert (caught.value.wanted, caught.value.seen) == ("6", "5")
-    assert "did not reach resourceVersion 6" in str(caught.value)
-    with pytest.raises(ValueError, match="not an integer"):
-        await store.wait_for_resource_version("abc", timeout=0)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.cache import Checkpoint, CheckpointStore, SharedInformer
@@ -39,10 +40,10 @@ async def checkpoints(request: pytest.FixtureRequest, tmp_path: Path
     await store.aclose()
 
 
-def informer_for(kube: KubeClient, checkpoints: CheckpointStore, *,
-                 compact: bool = False) -> SharedInformer:
+def informer_for(kube: KubeClient, checkpoints: CheckpointStore, *, compact: bool = False,
+                 registry: CollectorRegistry | None = None) -> SharedInformer:
     return SharedInformer(kube, CONFIG_MAP, namespace="default", checkpoint_store=checkpoints,
-                          options=FAST, compact=compact)
+                          options=FAST, compact=compact, registry=registry)
 
 
 async def fifty_changes(kube: KubeClient) -> dict[ObjectKey, tuple[str, str]]:
@@ -81,9 +82,9 @@ async def test_restart_delivers_exactly_the_changes_made_while_down(
 
         expected = await fifty_changes(kube)
         server.engine.requests.clear()
-        exceeded_before = metric("controllerkit_reflector_replay_window_exceeded_total")
+        registry = CollectorRegistry()
         recorder = EventRecorder()
-        second = informer_for(kube, checkpoints, compact=compact)
+        second = informer_for(kube, checkpoints, compact=compact, registry=registry)
         second.add_handler(recorder)
         with caplog.at_level(logging.INFO, logger="controllerkit.cache.reflector"):
             async with second:
@@ -103,18 +104,20 @@ async def test_restart_delivers_exactly_the_changes_made_while_down(
         assert len(second.store) == 70
         stats = second.reflector.stats
         assert stats.warm_starts == 1
+        assert metric(registry, "controllerkit_reflector_warm_starts_total") == 1
         full_states = (server.engine.requests.count("list", "configmaps")
                        + requests_with(server, "watch", "sendInitialEvents", "true"))
         if history == 10_000:
             assert full_states == 0
             assert stats.replay_window_exceeded == 0 and stats.relists == 0
+            assert metric(registry, "controllerkit_reflector_replay_window_exceeded_total") == 0
             assert not any(event.tombstone for event in recorder.events)
         else:
             # The checkpoint is older than the 10 events the server remembers: 410, relist.
             assert full_states == 1
             assert stats.replay_window_exceeded == 1 and stats.relists == 1
-            assert (metric("controllerkit_reflector_replay_window_exceeded_total")
-                    == exceeded_before + 1)
+            assert metric(registry, "controllerkit_reflector_replay_window_exceeded_total") == 1
+            assert metric(registry, "controllerkit_reflector_relists_total") == 1
             assert all(event.tombstone for event in recorder.events if event.type == "delete")
             assert "replay window exceeded" in caplog.text
 

@@ -4,6 +4,7 @@ terminal errors, requeue_after, timeouts, owned objects and graceful stop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -13,9 +14,16 @@ import pytest
 from controllerkit.cache import InformerFactory, Store
 from controllerkit.client import KubeClient
 from controllerkit.clock import FakeClock
-from controllerkit.controller import Controller, ControllerBuilder, QuarantinedItem
-from controllerkit.controller.owners import set_controller_reference
+from controllerkit.controller import (
+    Controller,
+    ControllerBuilder,
+    QuarantinedItem,
+    ReconcileHooks,
+    ReconcileInfo,
+)
+from controllerkit.errors import Conflict
 from controllerkit.meta import CONFIG_MAP, ResourceKind, resource_version
+from controllerkit.owners import set_controller_reference
 from controllerkit.reconcile import Request, Result, TerminalError
 from controllerkit.workqueue import ItemExponentialFailureRateLimiter
 
@@ -58,6 +66,52 @@ class Recorder:
         if self.requeue_after is not None and self.calls[request] == 1:
             return Result(requeue_after=self.requeue_after)
         return Result()
+
+
+class Parked(ReconcileHooks):
+    """Records the keys its controller quarantines."""
+
+    def __init__(self) -> None:
+        self.items: list[QuarantinedItem] = []
+
+    def quarantined(self, info: ReconcileInfo, item: QuarantinedItem) -> None:
+        self.items.append(item)
+
+
+class ConflictsFirst:
+    """Raises `Conflict` on the first `conflicts` reconciles of each key, then succeeds."""
+
+    def __init__(self, conflicts: int) -> None:
+        self.conflicts = conflicts
+        self.calls: Counter[Request] = Counter()
+
+    async def reconcile(self, request: Request) -> Result:
+        self.calls[request] += 1
+        if self.calls[request] <= self.conflicts:
+            raise Conflict("the object has been modified", code=409, reason="Conflict",
+                           kind="ConfigMap", namespace=request.namespace, name=request.name)
+        return Result()
+
+
+async def test_conflicts_are_retried_quietly_and_never_quarantine_a_key(
+    kube: KubeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    await kube.create(CONFIG_MAP, config_map("raced"), namespace="default")
+    reconciler = ConflictsFirst(conflicts=4)
+    async with InformerFactory(kube) as informers:
+        controller = (ControllerBuilder(informers).for_(CONFIG_MAP, namespace="default")
+                      .with_options(rate_limiter=FAST_RETRIES, max_retries=1)
+                      .build(reconciler))
+        with caplog.at_level(logging.INFO):
+            async with controller:
+                await eventually(lambda: controller.stats.results["success"] == 1)
+
+    assert controller.stats.results["conflict"] == 4
+    assert controller.stats.errors == 0
+    assert controller.quarantined() == []
+    logged = [r for r in caplog.records if "changed while it was reconciled" in r.getMessage()]
+    assert len(logged) == 4
+    assert all(r.levelno == logging.INFO and r.exc_info is None for r in logged)
 
 
 async def start(kube: KubeClient, informers: InformerFactory, **options: Any
@@ -133,18 +187,17 @@ async def test_always_failing_key_is_quarantined_while_others_flow_and_restarts_
     kube: KubeClient,
 ) -> None:
     await kube.create(CONFIG_MAP, config_map("poison", fail="always"), namespace="default")
-    parked: list[QuarantinedItem] = []
+    parked = Parked()
     async with InformerFactory(kube) as informers:
         controller, recorder = await start(
-            kube, informers, rate_limiter=FAST_RETRIES, max_retries=3,
-            on_quarantine=parked.append)
+            kube, informers, rate_limiter=FAST_RETRIES, max_retries=3, hooks=[parked])
         poison = Request("default", "poison")
         async with controller:
             await eventually(lambda: bool(controller.quarantined()))
             [item] = controller.quarantined()
             assert item.request == poison and item.failures == 4  # the first try + 3 retries
             assert "RuntimeError: cannot handle default/poison" in item.last_error
-            assert parked == [item]
+            assert parked.items == [item]
             assert recorder.calls[poison] == 4
             assert controller.stats.results["error"] == 3
             assert controller.stats.results["quarantined"] == 1

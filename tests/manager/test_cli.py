@@ -131,3 +131,25 @@ def test_run_rejects_a_target_that_gives_no_manager(
     monkeypatch.chdir(ROOT)
     assert main(["run", target]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_cache_sync_timeout_bounds_the_wait_for_a_cache_that_cannot_fill(
+    apiserver: ThreadedApiServer,
+) -> None:
+    # The manager's own timeout is 120 s: only the flag ends the run within the minute.
+    done = subprocess.run(
+        [sys.executable, "-m", "controllerkit.cli", "run", "tests.manager.unsynced_app:build",
+         "--kubeconfig", str(apiserver.kubeconfig_path), "--cache-sync-timeout", "0.5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "cache not synced after 0.5s" in done.stderr
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan", "soon"])
+def test_cache_sync_timeout_must_be_a_positive_number_of_seconds(
+    seconds: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "tests.manager.toy_app:build", "--cache-sync-timeout", seconds])
+    assert exited.value.code == 2
+    assert "--cache-sync-timeout" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.cache import BackoffPolicy, CacheSyncTimeout, InformerFactory, ReflectorOptions
 from controllerkit.client import KubeClient
-from controllerkit.errors import Forbidden, NotFound
+from controllerkit.errors import Forbidden, NoKindMatch
 from controllerkit.manager import QUARANTINE_EVENT_REASON, BindAddress, Manager, parse_bind_address
 from controllerkit.meta import CONFIG_MAP, CUSTOM_RESOURCE_DEFINITION, EVENT, NAMESPACE
 from controllerkit.reconcile import Request, Result
@@ -105,18 +105,17 @@ async def test_readyz_answers_503_until_the_caches_sync_then_200(kube: KubeClien
         await eventually(ready)
 
 
-async def test_cache_sync_timeout_names_the_kind_that_cannot_be_listed(
+async def test_a_kind_that_is_not_installed_fails_at_start_naming_it(
     kube: KubeClient,
 ) -> None:
-    manager = manager_for(kube, cache_sync_timeout=0.3)
+    manager = manager_for(kube, kind_check_timeout=0.2)
     manager.controller_builder().for_(WIDGET).build(Recorder())
 
-    with pytest.raises(CacheSyncTimeout) as raised:
+    with pytest.raises(NoKindMatch) as raised:
         await manager.run()
 
     assert str(raised.value).startswith(
-        "Widget.example.com all namespaces: cache not synced after 0.3s")
-    assert isinstance(raised.value.last_error, NotFound)
+        "no kind Widget in example.com/v1: the server does not serve example.com/v1")
 
 
 async def test_metrics_show_reconcile_and_workqueue_counters_moving(kube: KubeClient) -> None:

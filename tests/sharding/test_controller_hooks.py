@@ -10,8 +10,8 @@ from typing import Any
 from controllerkit.cache import InformerFactory
 from controllerkit.client import KubeClient
 from controllerkit.controller import Controller, ControllerBuilder
-from controllerkit.controller.owners import set_controller_reference
 from controllerkit.meta import CONFIG_MAP, SECRET
+from controllerkit.owners import set_controller_reference
 from controllerkit.reconcile import Request, Result
 
 from ..controller.conftest import eventually

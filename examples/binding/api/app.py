@@ -27,8 +27,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from controllerkit import Client
-from controllerkit.client import TransportError
+from controllerkit.client import Client, TransportError
 from controllerkit.errors import ApiError, Conflict
 
 from .auth import BearerTokens

@@ -25,10 +25,11 @@ from datetime import UTC, datetime
 from aiohttp import web
 from pydantic import ConfigDict, Field, ValidationError
 
-from controllerkit import Client, KubeModel, retry_on_conflict
+from controllerkit import KubeModel
+from controllerkit.client import Client
 from controllerkit.errors import AlreadyExists, NotFound
 from controllerkit.meta import JSONObject
-from controllerkit.status import ConflictBackoff
+from controllerkit.status import ConflictBackoff, retry_on_conflict
 
 from ..kinds import SPRITZ_BINDING, BindingTemplate, InstanceRef, SpritzBindingSpec
 from ..naming import RECONCILE_REQUEST_ANNOTATION, binding_resource_name

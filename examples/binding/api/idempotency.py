@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from controllerkit import Client, retry_on_conflict
+from controllerkit.client import Client
 from controllerkit.errors import AlreadyExists, NotFound
 from controllerkit.meta import CONFIG_MAP, JSONObject
+from controllerkit.status import retry_on_conflict
 
 IDEMPOTENCY_RECORD_LABEL = "spritz.sh/idempotency-record"
 RECORD_NAME_PREFIX = "idempotency-"

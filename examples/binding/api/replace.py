@@ -32,9 +32,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
-from controllerkit import Client, KubeModel, retry_on_conflict
+from controllerkit import KubeModel
+from controllerkit.client import Client
 from controllerkit.errors import AlreadyExists, NotFound
 from controllerkit.meta import JSONObject
+from controllerkit.status import retry_on_conflict
 
 from ..kinds import SPRITZ, SPRITZ_BINDING, SpritzPhase, SpritzSpec, spritz_phase
 from ..naming import (

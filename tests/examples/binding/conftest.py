@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from controllerkit import EmbeddedApiServer, KubeClient, Manager
+from controllerkit import KubeClient, Manager
+from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION
 from examples.binding.kinds import crds
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from controllerkit import EmbeddedApiServer, KubeClient, Manager
+from controllerkit import KubeClient, Manager
+from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.client import WatchOptions
 from controllerkit.meta import JSONObject, ResourceKind
 from examples.binding.app import Settings, create_manager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controllerkit import EmbeddedApiServer
+from controllerkit.apiserver import EmbeddedApiServer
 from examples.binding.demo import BINDING_KEY, run_demo
 from examples.binding.naming import binding_resource_name, candidate_name
 from examples.binding.simulator import SimulatorSettings

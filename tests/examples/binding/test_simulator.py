@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from controllerkit import FakeClock, KubeClient, Manager
+from controllerkit import KubeClient, Manager
+from controllerkit.clock import FakeClock
 from controllerkit.meta import JSONObject
 from examples.binding.app import Settings, create_manager
 from examples.binding.kinds import SPRITZ

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from controllerkit import EmbeddedApiServer, KubeClient
+from controllerkit import KubeClient
+from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION
 from controllerkit.testing.kubectl import Kubectl
 from examples.gittarget.app import Settings

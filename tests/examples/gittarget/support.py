@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from controllerkit import EmbeddedApiServer, KubeClient, Manager
+from controllerkit import KubeClient, Manager
+from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.testing.kubectl import Kubectl
 from examples.gittarget.app import Settings, create_manager
 from examples.gittarget.kinds import GIT_TARGET

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controllerkit import EmbeddedApiServer
+from controllerkit.apiserver import EmbeddedApiServer
 from examples.gittarget.demo import run_demo
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from controllerkit import EmbeddedApiServer
+from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.client import ClientConfig, KubeClient
 from controllerkit.meta import CONFIG_MAP, CUSTOM_RESOURCE_DEFINITION, NAMESPACE, SECRET
 from examples.gittarget.discovery import DiscoveryReader

@@ -14,7 +14,8 @@ from urllib.parse import quote
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from controllerkit import EmbeddedApiServer, KubeClient
+from controllerkit import KubeClient
+from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION, JSONObject
 from examples.binding.api import create_app
 from examples.binding.kinds import SPRITZ, SPRITZ_BINDING, crds

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from controllerkit import retry_on_conflict
 from controllerkit.errors import NotFound
+from controllerkit.status import retry_on_conflict
 from examples.binding.kinds import SPRITZ_BINDING
 from examples.binding.naming import RECONCILE_REQUEST_ANNOTATION, binding_resource_name
 

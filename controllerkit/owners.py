@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..meta import JSONObject
+from .meta import JSONObject
 
 __all__ = ["AlreadyOwnedError", "controller_reference", "set_controller_reference"]
 
