@@ -8,8 +8,8 @@ subresource. The contenders (modules of `benchmarks.controller_contenders`):
 
   (a) floor          plain aiohttp: one watch, one merge patch of /status per new Gadget,
                      at most 16 in flight; the least a Python process can do
-  (b) controllerkit  a Manager and one controller with 16 workers, `set_condition` and a
-                     `StatusWriter`
+  (b) controllerkit  one `@manager.controller` reconcile function with 16 workers,
+                     `ctx.set_condition` and `ctx.client.write_status`
   (c) kopf           one `@kopf.on.create` handler patching the status, kopf standalone
 
 Every round starts a fresh API server process (`controllerkit apiserver`, with
@@ -46,26 +46,11 @@ import signal
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
-import aiohttp
-import orjson
-
-from .contender_process import ContenderProcess
-from .controller_contenders.job import COLLECTION, NAMESPACE, crd, is_ready
-from .report import environment, percentile, run_and_print
-from .resources import Client
-from .server_process import ServerProcess
-
-ResultT = TypeVar("ResultT")
-
-WARM_UP_TIMEOUT = 120.0
-IDLE_WINDOW, IDLE_CPU, IDLE_TIMEOUT = 0.5, 0.02, 15.0
-WARM_UP_NAME = "warm-up"
+from .controller_round import Load, Measurement, Round, RoundFailed
+from .report import environment, run_and_print
 
 
 @dataclass(frozen=True)
@@ -95,26 +80,9 @@ CONTENDERS = (
 
 @dataclass(frozen=True)
 class Settings:
-    objects: int
+    load: Load
     repeat: int
-    loaders: int
-    rate: float
     contenders: tuple[Contender, ...]
-
-    @property
-    def job_timeout(self) -> float:
-        return 60.0 + self.objects / 20
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """What one round of one contender measured."""
-
-    objects_per_second: float
-    cpu_seconds: float
-    peak_rss_bytes: int
-    latency_p50: float
-    latency_p99: float
 
 
 @dataclass
@@ -127,10 +95,6 @@ class Outcome:
     def median(self, figure: str) -> float | None:
         values = [float(getattr(m, figure)) for m in self.measurements]
         return statistics.median(values) if values else None
-
-
-class RoundFailed(Exception):
-    """The contender exited, or missed a deadline."""
 
 
 def parse_args(argv: list[str] | None) -> Settings:
@@ -148,191 +112,16 @@ def parse_args(argv: list[str] | None) -> Settings:
     chosen = tuple(c for c in CONTENDERS if c.letter in args.contenders)
     if not chosen or set(args.contenders) - {c.letter for c in CONTENDERS}:
         parser.error(f"--contenders takes letters among abc, not {args.contenders!r}")
-    if args.quick:
-        return Settings(objects=200, repeat=1, loaders=args.loaders, rate=args.rate,
-                        contenders=chosen)
     if args.objects < 1 or args.repeat < 1 or args.loaders < 1 or args.rate < 0:
         parser.error("counts must be positive")
-    return Settings(objects=args.objects, repeat=args.repeat, loaders=args.loaders,
-                    rate=args.rate, contenders=chosen)
-
-
-def gadget(name: str) -> dict[str, object]:
-    return {"apiVersion": "bench.controllerkit.dev/v1", "kind": "Gadget",
-            "metadata": {"name": name, "namespace": NAMESPACE},
-            "spec": {"replicas": 1, "image": "registry.example/gadget:1"}}
-
-
-async def install_crd(client: Client) -> None:
-    await client.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", 201,
-                      crd())
-    deadline = time.monotonic() + 30
-    while True:
-        async with client.session.get(f"{client.base}{COLLECTION}?limit=1") as resp:
-            await resp.read()
-            if resp.status == 200:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError("the Gadget CRD was not served within 30 s")
-        await asyncio.sleep(0.05)
-
-
-class ReadyWatcher:
-    """When each Gadget was first seen Ready, from a watch of the collection in this process."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.ready: dict[str, float] = {}
-        self._changed = asyncio.Event()
-
-    async def run(self, resource_version: str) -> None:
-        """Watch from `resource_version` until cancelled, resuming when the server ends it."""
-        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-        while True:
-            params = {"watch": "1", "timeoutSeconds": "3600",
-                      "resourceVersion": resource_version}
-            async with self.client.session.get(self.client.base + COLLECTION, params=params,
-                                               timeout=timeout) as response:
-                response.raise_for_status()
-                async for line in response.content:
-                    if not line.strip():
-                        continue
-                    event = orjson.loads(line)
-                    if event["type"] == "ERROR":
-                        raise RuntimeError(f"the watcher's watch failed: {event['object']}")
-                    resource_version = self.seen(event["object"])
-
-    def seen(self, obj: dict[str, object]) -> str:
-        metadata = obj["metadata"]
-        assert isinstance(metadata, dict)
-        if metadata["name"] not in self.ready and is_ready(obj):
-            self.ready[metadata["name"]] = time.perf_counter()
-            self._changed.set()
-        return str(metadata["resourceVersion"])
-
-    async def wait_for(self, count: int) -> None:
-        """Until `count` Gadgets have been seen Ready."""
-        while len(self.ready) < count:
-            self._changed.clear()
-            await self._changed.wait()
-
-
-class Round:
-    """One contender process against one fresh API server; `measure()` is the round."""
-
-    def __init__(self, contender: Contender, settings: Settings, work: Path) -> None:
-        self.contender = contender
-        self.settings = settings
-        self.work = work
-        self.kubeconfig = work / "kubeconfig"
-        self.process = ContenderProcess(contender.module, self.kubeconfig,
-                                        work / f"contender-{contender.letter}.log")
-
-    async def measure(self) -> Measurement:
-        connector = aiohttp.TCPConnector(limit=0)
-        async with ServerProcess(kubeconfig_out=self.kubeconfig,
-                                 extra_args=("--status-precondition", "optional")) as server, \
-                aiohttp.ClientSession(connector=connector) as session:
-            client = Client(session, server.url)
-            await install_crd(client)
-            listed = await client.call("GET", COLLECTION, 200)
-            watcher = ReadyWatcher(client)
-            watching = asyncio.create_task(watcher.run(listed["metadata"]["resourceVersion"]))
-            try:
-                await self.process.start()
-                measurement = await self.job(client, watcher, watching)
-            finally:
-                watching.cancel()
-                code = await asyncio.shield(self.process.stop())
-                await asyncio.gather(watching, return_exceptions=True)
-        if code != 0:
-            raise RoundFailed(f"exited with status {code} when stopped")
-        return measurement
-
-    async def job(self, client: Client, watcher: ReadyWatcher,
-                  watching: asyncio.Task[None]) -> Measurement:
-        await client.call("POST", COLLECTION, 201, gadget(WARM_UP_NAME))
-        await self.until(watcher.wait_for(1), watching, WARM_UP_TIMEOUT,
-                         "before the warm-up Gadget was Ready")
-        cpu_before = self.process.cpu_seconds()
-        started = time.perf_counter()
-        loading = asyncio.create_task(self.load(client))
-        try:
-            await self.until(watcher.wait_for(1 + self.settings.objects), watching,
-                             self.settings.job_timeout, "before every Gadget was Ready")
-            created = await loading
-        finally:
-            loading.cancel()
-            await asyncio.gather(loading, return_exceptions=True)
-        finished = max(watcher.ready[name] for name in created)
-        cpu_after = await self.idle_cpu_seconds()
-        latencies = [max(0.0, watcher.ready[name] - at) for name, at in created.items()]
-        return Measurement(
-            objects_per_second=self.settings.objects / (finished - started),
-            cpu_seconds=cpu_after - cpu_before,
-            peak_rss_bytes=self.process.peak_rss_bytes(),
-            latency_p50=percentile(latencies, 0.50),
-            latency_p99=percentile(latencies, 0.99),
-        )
-
-    async def load(self, client: Client) -> dict[str, float]:
-        """Create the Gadgets; when each create returned."""
-        created: dict[str, float] = {}
-        indexes = iter(range(self.settings.objects))
-        started = time.perf_counter()
-        rate = self.settings.rate
-
-        async def creator() -> None:
-            for index in indexes:  # shared: each index goes to one creator
-                if rate:
-                    await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
-                name = f"gadget-{index:06d}"
-                await client.call("POST", COLLECTION, 201, gadget(name))
-                created[name] = time.perf_counter()
-
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self.settings.loaders):
-                group.create_task(creator())
-        return created
-
-    async def until(self, waiting: Awaitable[ResultT], watching: asyncio.Task[None],
-                    timeout: float, what: str) -> ResultT:  # noqa: ASYNC109
-        """`waiting`'s result, unless the contender exits, the watcher fails, or `timeout`
-        seconds pass first (RoundFailed)."""
-        work = asyncio.ensure_future(waiting)
-        exited = asyncio.ensure_future(self.process.exited())
-        try:
-            done, _ = await asyncio.wait({work, exited, watching}, timeout=timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (work, exited):
-                task.cancel()
-            await asyncio.gather(work, exited, return_exceptions=True)
-        if work in done:
-            return work.result()
-        if exited in done:
-            raise RoundFailed(f"exited with status {exited.result()} {what}")
-        if watching in done:
-            watching.result()  # raises the watcher's error
-            raise RuntimeError("the watcher stopped")
-        raise RoundFailed(f"timed out after {timeout:.0f} s {what}")
-
-    async def idle_cpu_seconds(self) -> float:
-        """The contender's CPU time once it is idle (or after IDLE_TIMEOUT seconds)."""
-        deadline = time.monotonic() + IDLE_TIMEOUT
-        before = self.process.cpu_seconds()
-        while time.monotonic() < deadline:
-            await asyncio.sleep(IDLE_WINDOW)
-            now = self.process.cpu_seconds()
-            if now - before <= IDLE_CPU:
-                return now
-            before = now
-        return before
+    objects, repeat = (200, 1) if args.quick else (args.objects, args.repeat)
+    return Settings(load=Load(objects=objects, loaders=args.loaders, rate=args.rate),
+                    repeat=repeat, contenders=chosen)
 
 
 async def run_round(contender: Contender, settings: Settings, outcome: Outcome) -> None:
     with tempfile.TemporaryDirectory(prefix="controller-bench-") as scratch:
-        one = Round(contender, settings, Path(scratch))
+        one = Round(contender.module, settings.load, Path(scratch))
         try:
             measurement = await one.measure()
         except RoundFailed as failure:
@@ -381,7 +170,7 @@ def results_table(settings: Settings, outcomes: dict[Contender, Outcome]) -> lis
         p50, p99 = outcome.median("latency_p50"), outcome.median("latency_p99")
         cells = [
             cell(throughput, 10), cell(cpu, 7, 2),
-            cell(None if cpu is None else cpu * 1000 / settings.objects, 10, 3),
+            cell(None if cpu is None else cpu * 1000 / settings.load.objects, 10, 3),
             cell(None if rss is None else rss / 2**20, 11, 1),
             cell(None if p50 is None else p50 * 1000, 8),
             cell(None if p99 is None else p99 * 1000, 8),
@@ -440,10 +229,10 @@ async def run(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
-    pace = f"at {settings.rate:,.0f}/s" if settings.rate else "as fast as possible"
+    pace = f"at {settings.load.rate:,.0f}/s" if settings.load.rate else "as fast as possible"
     print("controllerkit controller benchmark: mark every new Gadget Ready")
     print(environment())
-    print(f"{settings.objects:,} Gadgets a round, created {pace} by {settings.loaders} "
+    print(f"{settings.load.objects:,} Gadgets a round, created {pace} by {settings.load.loaders} "
           f"clients; {settings.repeat} round(s) per contender; medians", flush=True)
     return run_and_print(run(settings))
 

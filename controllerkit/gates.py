@@ -8,7 +8,7 @@ when every gate is True; otherwise it is False with the failing gate's Ready rea
 
 `derive_phase` turns conditions into a short informational phase. It is a pure function of the
 conditions; automation must wait on conditions (`kubectl wait --for=condition=Ready=true`), never
-on the phase.
+on the phase. Which conditions it reads is the pipeline's `PhaseRules`: by default its own gates.
 
 observedGeneration policy: every condition the pipeline writes carries the generation it was
 computed from, and `status.observedGeneration` is set to it once all gates have been evaluated
@@ -24,8 +24,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
+
 from .conditions import get_condition, is_true, set_condition, unknown
-from .meta import ConditionStatus, JSONObject
+from .meta import Condition, ConditionStatus, JSONObject
 
 __all__ = [
     "BLOCKED",
@@ -114,12 +116,17 @@ class PhaseRules:
     initial sync, `ready` the summary condition.
     """
 
-    setup: tuple[str, ...] = ("Validated", "EncryptionConfigured", "Bootstrapped")
-    sync: str = "SnapshotSynced"
+    setup: tuple[str, ...]
+    sync: str
     ready: str = READY
 
+    @classmethod
+    def for_gates(cls, types: Sequence[str], ready: str = READY) -> PhaseRules:
+        """A pipeline's default: its last gate is the sync, the gates before it the setup."""
+        return cls(setup=tuple(types[:-1]), sync=types[-1] if types else "", ready=ready)
 
-def derive_phase(conditions: Iterable[Any], rules: PhaseRules = PhaseRules()) -> str:
+
+def derive_phase(conditions: Iterable[Any], rules: PhaseRules) -> str:
     """The phase for these conditions, and nothing else.
 
     - no gate evaluated yet (all absent or Unknown/NotStarted) -> PENDING
@@ -162,13 +169,18 @@ class GatePipeline(Generic[ContextT]):
         self.gates = tuple(gates)
         self.ready_type = ready_type
         self.ready_reason = ready_reason
-        # The phase reads condition types by name: the default rules name the lifecycle gates
-        # of a GitTarget-style lifecycle; a pipeline with other gates passes its own.
-        self.phase_rules = phase_rules or PhaseRules(ready=ready_type)
+        self.phase_rules = phase_rules or PhaseRules.for_gates(types, ready_type)
 
-    async def run(self, context: ContextT, status: MutableMapping[str, Any], *,
+    async def run(self, context: ContextT, status: MutableMapping[str, Any] | BaseModel, *,
                   generation: int | None = None, now: datetime | None = None) -> PipelineOutcome:
-        """Evaluate the gates against `context` and update `status` in place."""
+        """Evaluate the gates against `context` and update `status` in place.
+
+        `status` is a status dict, or a status model with `conditions: list[Condition]`,
+        `phase` and `observed_generation` fields (the status of a typed custom resource, to
+        write with `ctx.client.write_status`). Raises TypeError for a model without them.
+        """
+        if isinstance(status, BaseModel):
+            return await self._run_on_model(context, status, generation, now)
         conditions: list[JSONObject] = status.setdefault("conditions", [])
         before = _snapshot(status)
         results: dict[str, GateResult] = {}
@@ -197,6 +209,25 @@ class GatePipeline(Generic[ContextT]):
             changed=_snapshot(status) != before, results=results,
         )
 
+    async def _run_on_model(self, context: ContextT, status: BaseModel, generation: int | None,
+                            now: datetime | None) -> PipelineOutcome:
+        missing = set(_MODEL_FIELDS) - set(type(status).model_fields)
+        if missing:
+            raise TypeError(f"{type(status).__name__} has no {', '.join(sorted(missing))} "
+                            f"field(s) for the pipeline to write")
+        document: JSONObject = {
+            "conditions": [condition.model_dump(by_alias=True, exclude_none=True, mode="json")
+                           for condition in getattr(status, "conditions", None) or ()],
+            "phase": getattr(status, "phase", None),
+            "observedGeneration": getattr(status, "observed_generation", None),
+        }
+        outcome = await self.run(context, document, generation=generation, now=now)
+        status.conditions = [Condition.model_validate(c)  # type: ignore[attr-defined]
+                             for c in document["conditions"]]
+        status.phase = document["phase"]  # type: ignore[attr-defined]
+        status.observed_generation = document["observedGeneration"]  # type: ignore[attr-defined]
+        return outcome
+
     def _waiting(self, conditions: list[JSONObject], gate: Gate[ContextT],
                  blocker: Gate[ContextT], generation: int | None) -> JSONObject:
         previous = get_condition(conditions, gate.type)
@@ -219,6 +250,9 @@ class GatePipeline(Generic[ContextT]):
         return _condition(self.ready_type,
                           GateResult("False", gate.ready_reason or result.reason, message),
                           generation)
+
+
+_MODEL_FIELDS = ("conditions", "phase", "observed_generation")
 
 
 def _condition(type: str, result: GateResult, generation: int | None) -> JSONObject:

@@ -203,11 +203,3 @@ class CustomResource(Resource, Generic[SpecT, StatusT]):
 
     spec: SpecT
     status: StatusT | None = None
-
-
-class ConfigMap(Resource, group="", version="v1", kind="ConfigMap", plural="configmaps"):
-    """A ConfigMap: string data (`data`) and base64 binary data (`binaryData`)."""
-
-    data: dict[str, str] | None = None
-    binary_data: dict[str, str] | None = None
-    immutable: bool | None = None

@@ -4,7 +4,8 @@ Flags follow the real server's registry: Deployments, StatefulSets, DaemonSets, 
 CronJobs and Ingresses track `metadata.generation` (Pods do only from 1.33, so not here);
 DELETE answers with the deleted object for Pods, Services, ServiceAccounts and
 PersistentVolumeClaims (`ReturnDeletedObject` upstream) and with a `Status` for the rest.
-Nodes have a status subresource too, as upstream.
+Nodes have a status subresource too, as upstream. The `scale` subresource of Deployments,
+StatefulSets and ReplicaSets is not served: the server has no subresource but `status`.
 
 `spec` and `status` are objects that keep every field (`x-kubernetes-preserve-unknown-fields`)
 until schemas generated from the upstream definitions replace them; kinds whose data sits at
@@ -33,9 +34,9 @@ from controllerkit.apiserver.schema_builders import (
 __all__ = ["KIND_ROWS"]
 
 
-def _column(name: str, kind: str, json_path: str, description: str = "", *,
+def _column(name: str, column_type: str, json_path: str, description: str = "", *,
             priority: int = 0, count: bool = False) -> JSONObject:
-    column: JSONObject = {"name": name, "type": kind, "jsonPath": json_path}
+    column: JSONObject = {"name": name, "type": column_type, "jsonPath": json_path}
     if description:
         column["description"] = description
     if priority:

@@ -1,7 +1,9 @@
 """The informer cache: reflectors that list and watch, stores with indexes, shared informers
-with event handlers, and checkpoints for warm restarts."""
+with event handlers, checkpoints for warm restarts, and `CachedClient`, which reads from the
+caches, writes to the server and reads its own writes (`RecentWrites`)."""
 
 from .backoff import Backoff, BackoffPolicy
+from .cached_client import CachedClient, KindOrModel
 from .checkpoint import Checkpoint, CheckpointStore, CheckpointWriter, checkpoint_scope
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .delta import DeletedFinalStateUnknown, Delta, DeltaType
@@ -11,6 +13,7 @@ from .handlers import EventHandler, EventHandlerFuncs
 from .informer import CacheSyncTimeout, HandlerRegistration, SharedInformer
 from .metrics import ReflectorStats
 from .options import ReflectorOptions
+from .recent_writes import RecentWrites
 from .reflector import Reflector
 from .store import NAMESPACE_INDEX, IndexFunc, StaleCache, Store
 from .transforms import (
@@ -27,6 +30,7 @@ __all__ = [
     "Backoff",
     "BackoffPolicy",
     "CacheSyncTimeout",
+    "CachedClient",
     "Checkpoint",
     "CheckpointStore",
     "CheckpointWriter",
@@ -41,6 +45,8 @@ __all__ = [
     "HandlerRegistration",
     "IndexFunc",
     "InformerFactory",
+    "KindOrModel",
+    "RecentWrites",
     "Reflector",
     "ReflectorOptions",
     "ReflectorStats",

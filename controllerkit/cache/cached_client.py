@@ -19,6 +19,7 @@ import copy
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, overload
 
+import orjson
 from pydantic import BaseModel
 
 from ..client.mapper import RestMapper
@@ -121,11 +122,15 @@ class CachedClient:
     def read(self, informer: SharedInformer, key: ObjectKey) -> JSONObject | None:
         """A copy of `key` as `informer`'s cache holds it, or as this process last wrote it
         when the cache has not caught up yet."""
+        found = self._peek(informer, key)
+        return _copy(found) if found is not None else None
+
+    def _peek(self, informer: SharedInformer, key: ObjectKey) -> JSONObject | None:
+        """Like `read`, without the copy: the caller must not change what it gets."""
         self._observe(informer)
         cached = informer.store.get(key)
         overlaid, written = self.writes.overlay(informer.kind, key, cached)
-        found = written if overlaid else cached
-        return copy.deepcopy(found) if found is not None else None
+        return written if overlaid else cached
 
     @overload
     async def list(self, kind: type[M], *, namespace: str | None = None,
@@ -166,7 +171,7 @@ class CachedClient:
                 by_key.pop(key, None)
             else:
                 by_key[key] = current
-        return [copy.deepcopy(obj) for key, obj in sorted(by_key.items())
+        return [_copy(obj) for key, obj in sorted(by_key.items())
                 if (namespace is None or key[0] == namespace) and _has_labels(obj, labels)]
 
     # -- writes ----------------------------------------------------------------------------
@@ -197,9 +202,9 @@ class CachedClient:
         key = object_key(body)
         informer = self._informer(resource, key[0] or None)
         if informer is not None:
-            current = self.read(informer, key)
+            current = self._peek(informer, key)
             if current is not None and _contains(current, _without_type(body)):
-                return _same(obj, current)
+                return _same(obj, _copy(current))
         return _same(obj, await self._write(resource, key, lambda: self.api.patch(
             resource, key[1], body, namespace=key[0] or None, patch_type=PatchType.APPLY,
             field_manager=self.field_manager, force=force)))
@@ -227,7 +232,7 @@ class CachedClient:
             raise ValueError(f"a status write needs the {resource.kind} as read (with "
                              f"metadata.name and metadata.resourceVersion)")
         informer = self._informer(resource, key[0] or None)
-        current = self.read(informer, key) if informer is not None else None
+        current = self._peek(informer, key) if informer is not None else None
         before = (current or {}).get("status") or {}
         difference = merge_patch(before, body.get("status") or {})
         if current is not None and not difference:
@@ -267,7 +272,7 @@ class CachedClient:
 
     async def _body(self, obj: object, owner: object | None) -> tuple[JSONObject, ResourceKind]:
         declared = getattr(type(obj), "__kind__", None)
-        body = copy.deepcopy(to_json_object(obj))
+        body = _copy(to_json_object(obj))
         resource = declared if isinstance(declared, ResourceKind) else await self.resolve(body)
         body.setdefault("apiVersion", resource.api_version)
         body.setdefault("kind", resource.kind)
@@ -310,6 +315,13 @@ class CachedClient:
             add=lambda obj: writes.observe(kind, obj),
             update=lambda old, new: writes.observe(kind, new),
             delete=deleted))
+
+
+def _copy(obj: JSONObject) -> JSONObject:
+    """A deep copy of a JSON object (a round trip through orjson: several times faster than
+    `copy.deepcopy` for JSON data)."""
+    copied: JSONObject = orjson.loads(orjson.dumps(obj))
+    return copied
 
 
 def _kind(kind: KindOrModel) -> ResourceKind:

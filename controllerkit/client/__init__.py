@@ -11,6 +11,7 @@ async with KubeClient.from_kubeconfig() as client:
 from .config import ClientConfig, ClientTimeouts, ConfigError
 from .credentials import Credentials, LoaderCredentials, StaticCredentials, TokenFileCredentials
 from .kube import KubeClient
+from .mapper import RestMapper
 from .protocol import Client, ObjectList, PatchType, WatchEvent, WatchOptions
 from .transport import RequestStats, TransportError
 from .typed import TypedClient
@@ -26,6 +27,7 @@ __all__ = [
     "ObjectList",
     "PatchType",
     "RequestStats",
+    "RestMapper",
     "StaticCredentials",
     "TokenFileCredentials",
     "TransportError",

@@ -6,7 +6,6 @@
   stop.
 - Predicates to filter events, handlers that map events to requests, owner references, and
   a finalizer helper.
-- `create_or_update` / `create_or_patch`: keep an object in the shape a function gives it.
 - `Context` and `ObjectReconciler`: a reconcile function of the object (typed when its kind
   is a model) with a per-reconcile context; `Manager.controller` builds these.
 - `ReconcileHooks`: what runs around every reconcile (metrics, Events, tracing).
@@ -32,7 +31,6 @@ from .handlers import (
     request_for_owner,
 )
 from .hooks import Outcome, ReconcileHooks, ReconcileInfo
-from .mutate import MutateFn, OperationResult, create_or_patch, create_or_update
 from .object_reconciler import ObjectReconciler, ReconcileFunction
 from .predicates import (
     ANNOTATIONS_CHANGED,
@@ -46,6 +44,7 @@ from .predicates import (
 )
 from .quarantine import DEFAULT_MAX_RETRIES, QuarantinedItem
 from .stats import ControllerStats
+from .trigger import Trigger
 
 __all__ = [
     "ANNOTATIONS_CHANGED",
@@ -62,9 +61,7 @@ __all__ = [
     "Finalizer",
     "FinalizerMemory",
     "FinalizerOutcome",
-    "MutateFn",
     "ObjectReconciler",
-    "OperationResult",
     "Outcome",
     "OwnWrites",
     "Predicate",
@@ -74,11 +71,10 @@ __all__ = [
     "ReconcileInfo",
     "RequestMapper",
     "RequestSink",
+    "Trigger",
     "add_finalizer",
     "and_",
     "controller_reference",
-    "create_or_patch",
-    "create_or_update",
     "has_finalizer",
     "not_",
     "or_",

@@ -43,6 +43,7 @@ from ..controller import (
     ReconcileHooks,
     ReconcileInfo,
     RequestMapper,
+    Trigger,
 )
 from ..errors import Forbidden, NotFound
 from ..events import EventRecorder
@@ -210,12 +211,14 @@ class Manager:
         *,
         owns: Sequence[KindOrModel] = (),
         watches: Sequence[tuple[KindOrModel, RequestMapper]] = (),
+        triggers: Sequence[Trigger] = (),
         name: str | None = None,
         namespace: str | None = None,
         predicates: Iterable[Predicate] = (),
         max_concurrent_reconciles: int = 1,
         reconcile_timeout: float | None = None,
         needs_leader_election: bool = True,
+        clock: Clock | None = None,
     ) -> Callable[[ReconcileFunction[T]], ReconcileFunction[T]]:
         """Declare a controller: the decorated `async def reconcile(obj, ctx)` reconciles
         objects of `kind` (a model class such as `Website` or `Deployment`, or a
@@ -224,9 +227,11 @@ class Manager:
         `obj` is the object as the cache holds it (a model when `kind` is one; a dict
         otherwise), or None once it is gone; `ctx` is a `Context`. Changes of objects of
         `owns` kinds reconcile their controller owner of `kind`; `watches` maps changes of
-        other kinds to requests with a function. `namespace` defaults to the manager's;
+        other kinds to requests with a function; `triggers` deliver requests the program fires
+        itself (see `Trigger`). `namespace` defaults to the manager's;
         `predicates` filter the events of every watch. The controller's name (logs, metrics)
-        defaults to the kind's plural and group. Returns the function unchanged.
+        defaults to the kind's plural and group. `clock` times its requeues and backoff (the
+        system clock by default; a `FakeClock` in tests). Returns the function unchanged.
         """
         def declare(function: ReconcileFunction[T]) -> ReconcileFunction[T]:
             primary = _resource_kind(kind)
@@ -238,7 +243,7 @@ class Manager:
             controller_name = name or primary.group_resource
             builder.named(controller_name).with_predicates(*predicates).with_options(
                 max_concurrent_reconciles=max_concurrent_reconciles,
-                reconcile_timeout=reconcile_timeout)
+                reconcile_timeout=reconcile_timeout, clock=clock)
             informer = self.informers.informer(
                 primary, namespace=builder.scope_of(primary, namespace))
             client = self.cached_client.for_writer(controller_name,
@@ -247,7 +252,10 @@ class Manager:
                 function, name=controller_name, kind=primary,
                 model=None if isinstance(kind, ResourceKind) else kind, informer=informer,
                 client=client, events=self.event_recorder)
-            builder.build(reconciler, needs_leader_election=needs_leader_election)
+            controller = builder.build(reconciler,
+                                       needs_leader_election=needs_leader_election)
+            for trigger in triggers:
+                trigger.attach(controller)
             return function
 
         return declare

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controllerkit import Manager
@@ -29,11 +28,10 @@ from controllerkit.client import Client
 from controllerkit.errors import AlreadyExists
 from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION
 
-from .controller import BindingReconciler
-from .kinds import SPRITZ, SPRITZ_BINDING, crds
+from .controller import RETRY_DELAY, add_binding_controller
+from .kinds import crds
 from .simulator import SimulatorSettings, add_simulator
 
-CONTROLLER_NAME = "spritzbindings"
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -46,7 +44,7 @@ class Settings:
     simulator_settings: SimulatorSettings = field(default_factory=SimulatorSettings)
     install_crds: bool = False
     """Create the CRDs at start when missing (needs `create` on CustomResourceDefinitions)."""
-    retry_delay: float = 2.0
+    retry_delay: float = RETRY_DELAY
     """Seconds before a failed step (candidate create, cleanup, adoption) is tried again."""
     max_concurrent_reconciles: int = 4
 
@@ -84,26 +82,16 @@ async def install_crds(client: Client) -> None:
 
 def create_manager(client: Client, settings: Settings | None = None, *,
                    namespace: str | None = None, simulator: bool | None = None,
-                   now: Callable[[], datetime] = lambda: datetime.now(UTC),
                    **manager_options: Any) -> Manager:
     """A `Manager` running the binding controller in `namespace` (None: every namespace).
 
-    `simulator` overrides `settings.simulator`; `now` is the wall clock of status timestamps;
-    `manager_options` are passed to `Manager` (bind addresses, timeouts, informers...).
+    `simulator` overrides `settings.simulator`; `manager_options` are passed to `Manager`
+    (bind addresses, timeouts, informers...).
     """
     settings = settings or Settings()
     manager = Manager(client, namespace=namespace, **manager_options)
-    bindings = manager.informers.informer(SPRITZ_BINDING, namespace=manager.namespace).store
-    reconciler = BindingReconciler(client, bindings,
-                                   retry_delay=timedelta(seconds=settings.retry_delay), now=now)
-    # No predicates: spec changes, our own status writes (which lead to the next step) and
-    # metadata changes such as the reconcile-request annotation all wake the binding.
-    (manager.controller_builder()
-     .for_(SPRITZ_BINDING)
-     .owns(SPRITZ)
-     .with_options(max_concurrent_reconciles=settings.max_concurrent_reconciles)
-     .named(CONTROLLER_NAME)
-     .build(reconciler))
+    add_binding_controller(manager, retry_delay=settings.retry_delay,
+                           max_concurrent_reconciles=settings.max_concurrent_reconciles)
     if settings.simulator if simulator is None else simulator:
         add_simulator(manager, settings.simulator_settings)
     return manager

@@ -20,18 +20,14 @@ now, the next status and the deletions to issue before it is written.
 There is one cleanup slot. Moving a runtime into an occupied slot displaces the runtime there;
 the displaced runtime is added to `Plan.deletions` (unless its deletion is already under way),
 so every runtime a binding stops referring to is being deleted before the status that forgets
-it is written. The controller performs the I/O (`runtimes.py`) and records its outcome with
-`record_candidate` and `record_failure`.
+it is written. The controller performs the I/O (`runtimes.py`), records its outcome with
+`record_candidate` and `record_failure`, and sets the conditions `readiness` names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-
-from controllerkit import Condition, set_condition
-from controllerkit.meta import ConditionStatus
 
 from .kinds import BindingPhase, InstanceRef, SpritzBinding, SpritzBindingStatus, SpritzPhase
 
@@ -193,29 +189,15 @@ def record_failure(status: SpritzBindingStatus, code: str, message: str, *,
     return updated
 
 
-def summarise(status: SpritzBindingStatus, reason: str, *, generation: int | None,
-              now: datetime) -> SpritzBindingStatus:
-    """`status` with `observedGeneration` and the Ready and Progressing conditions:
-    ready → Ready=True, Progressing=False; failed (or a `lastErrorCode`) → both False with the
-    error code; otherwise → Ready=False, Progressing=True with `reason`."""
-    updated = status.model_copy(deep=True)
-    updated.observed_generation = generation
-    ready: ConditionStatus
-    progressing: ConditionStatus
-    if updated.last_error_code:
-        ready, progressing = "False", "False"
-        reason, message = updated.last_error_code, updated.last_error_message or ""
-    elif updated.phase == BindingPhase.READY:
-        ready, progressing = "True", "False"
-        reason, message = Reason.READY, "the active runtime serves the desired revision"
-    else:
-        ready, progressing = "False", "True"
-        message = f"phase {updated.phase}"
-    for type_, value in ((READY, ready), (PROGRESSING, progressing)):
-        set_condition(updated.conditions, Condition(
-            type=type_, status=value, reason=reason, message=message,
-            observed_generation=generation), now=now)
-    return updated
+def readiness(status: SpritzBindingStatus, reason: str) -> tuple[bool, bool, str, str]:
+    """(Ready, Progressing, reason, message) of the conditions of a binding in `status`,
+    reached for `reason`: ready → Ready and not Progressing; a `lastErrorCode` → neither,
+    with the error code as the reason; otherwise → Progressing, not Ready, with `reason`."""
+    if status.last_error_code:
+        return False, False, status.last_error_code, status.last_error_message or ""
+    if status.phase == BindingPhase.READY:
+        return True, False, Reason.READY, "the active runtime serves the desired revision"
+    return False, True, reason, f"phase {status.phase}"
 
 
 def _observed(ref: InstanceRef | None, runtimes: Mapping[str, Runtime]) -> InstanceRef | None:

@@ -1,22 +1,24 @@
 """The binding controller's runtime I/O: look at Spritzes, create a candidate (idempotently),
-take ownership of one, delete one.
+take ownership of one.
 
-Every read goes to the API server, not to a cache: a candidate created a moment ago must never
-look "gone" (the lifecycle would drop its ref and create a second candidate for the revision).
+Runtimes are read as plain objects, not as `Spritz` models: their status is the runtime
+operator's, and the lifecycle needs only its phase, however the operator spells it. Reads come
+from the controller's cache, which shows this process's own creates and deletes at once, so a
+candidate created a moment ago never looks gone (the lifecycle would drop its ref and create a
+second candidate for the revision); a restarted controller lists them before it reconciles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from controllerkit.client import Client
+from controllerkit.cache import CachedClient
 from controllerkit.controller import controller_reference, set_controller_reference
-from controllerkit.errors import AlreadyExists, NotFound
+from controllerkit.errors import AlreadyExists
 from controllerkit.meta import JSONObject
 
 from .kinds import SPRITZ, InstanceRef, SpritzBinding, spritz_phase
-from .lifecycle import Runtime
+from .lifecycle import Runtime, referenced_names
 from .naming import (
     BINDING_KEY_ANNOTATION,
     BINDING_NAME_LABEL,
@@ -45,23 +47,21 @@ def runtime_view(obj: JSONObject) -> Runtime:
                    revision=annotations.get(TARGET_REVISION_ANNOTATION))
 
 
-async def observe(client: Client, namespace: str, names: Iterable[str]) -> dict[str, Runtime]:
-    """The runtimes of `names` that exist in `namespace`, read from the server."""
-    found: dict[str, Runtime] = {}
-    for name in sorted(set(names)):
-        try:
-            found[name] = runtime_view(await client.get(SPRITZ, name, namespace=namespace))
-        except NotFound:
-            continue
+async def observe(client: CachedClient, binding: SpritzBinding) -> dict[str, JSONObject]:
+    """The runtimes the binding refers to (`referenced_names`) that exist, by name."""
+    found: dict[str, JSONObject] = {}
+    for name in sorted(referenced_names(binding)):
+        runtime = await client.get(SPRITZ, name, namespace=binding.metadata.namespace)
+        if runtime is not None:
+            found[name] = runtime
     return found
 
 
-def candidate_object(binding_obj: JSONObject, binding: SpritzBinding, name: str,
-                     revision: str | None) -> JSONObject:
+def candidate_object(binding: SpritzBinding, name: str, revision: str | None) -> JSONObject:
     """The Spritz a binding creates as its candidate `name` for `revision`: the template's
-    spec, labels and annotations, the binding's marks, and its controller owner reference."""
+    spec, labels and annotations, and the binding's marks (its owner reference is added when
+    it is created)."""
     template = binding.spec.template
-    namespace = binding.metadata.namespace
     labels = dict(template.labels)
     binding_name = label_value_or_none(binding.metadata.name or "")
     if binding_name:
@@ -79,17 +79,16 @@ def candidate_object(binding_obj: JSONObject, binding: SpritzBinding, name: str,
                                                     exclude_none=True)
     if template.preset_id and "presetId" not in spec:
         spec["presetId"] = template.preset_id
-    obj: JSONObject = {
+    return {
         "apiVersion": SPRITZ.api_version, "kind": SPRITZ.kind,
-        "metadata": {"name": name, "namespace": namespace, "labels": labels,
+        "metadata": {"name": name, "namespace": binding.metadata.namespace, "labels": labels,
                      "annotations": annotations},
         "spec": spec,
     }
-    return set_controller_reference(binding_obj, obj)
 
 
-async def ensure_candidate(client: Client, binding_obj: JSONObject, binding: SpritzBinding,
-                           sequence: int, revision: str | None) -> InstanceRef:
+async def ensure_candidate(client: CachedClient, binding: SpritzBinding, sequence: int,
+                           revision: str | None) -> InstanceRef:
     """Create runtime number `sequence` of the binding, or take the one that already has its
     name (a create whose status write was lost); its ref.
 
@@ -101,48 +100,33 @@ async def ensure_candidate(client: Client, binding_obj: JSONObject, binding: Spr
                           binding.spec.binding_key, sequence)
     namespace = str(binding.metadata.namespace)
     try:
-        created = await client.create(SPRITZ, candidate_object(binding_obj, binding, name,
-                                                               revision), namespace=namespace)
+        created = await client.create(candidate_object(binding, name, revision), owner=binding)
     except AlreadyExists:
-        created = await take_ownership(client, binding_obj,
-                                       await client.get(SPRITZ, name, namespace=namespace))
+        # Read from the server: the cache may not show a create by someone else yet.
+        existing = await client.api.get(SPRITZ, name, namespace=namespace)
+        created = await take_ownership(client, binding, existing)
     view = runtime_view(created)
     return InstanceRef(namespace=namespace, name=name, revision=view.revision,
                        phase=view.phase)
 
 
-async def take_ownership(client: Client, binding_obj: JSONObject,
+async def take_ownership(client: CachedClient, binding: SpritzBinding,
                          runtime: JSONObject) -> JSONObject:
     """Make the binding the controller owner of `runtime` (no-op if it is); the stored
     runtime. Raises `RuntimeNameTaken` if another object controls it, `Conflict` if it
     changed since it was read."""
-    owner_uid = (binding_obj.get("metadata") or {}).get("uid")
     existing = controller_reference(runtime)
     meta = runtime.get("metadata") or {}
     if existing is not None:
-        if existing.get("uid") == owner_uid:
+        if existing.get("uid") == binding.metadata.uid:
             return runtime
         raise RuntimeNameTaken(
             f"Spritz {meta.get('namespace')}/{meta.get('name')} is controlled by "
             f"{existing.get('kind')} {existing.get('name')!r}")
-    owned = set_controller_reference(binding_obj, {"metadata": {
-        "namespace": meta.get("namespace"),
+    owned = set_controller_reference(binding.to_dict(), {"metadata": {
         "ownerReferences": list(meta.get("ownerReferences") or ())}})
-    patch = {"metadata": {"ownerReferences": owned["metadata"]["ownerReferences"],
-                          "resourceVersion": meta.get("resourceVersion")}}
-    return await client.patch(SPRITZ, str(meta.get("name")), patch,
-                              namespace=meta.get("namespace"))
-
-
-async def adopt(client: Client, binding_obj: JSONObject, ref: InstanceRef) -> None:
-    """Take ownership of the runtime `ref` names (`spec.adoptActive`)."""
-    await take_ownership(client, binding_obj,
-                         await client.get(SPRITZ, ref.name, namespace=ref.namespace))
-
-
-async def delete(client: Client, ref: InstanceRef) -> None:
-    """Ask the server to delete the runtime `ref` names; one already gone is fine."""
-    try:
-        await client.delete(SPRITZ, ref.name, namespace=ref.namespace)
-    except NotFound:
-        return
+    written: JSONObject = await client.patch(
+        SPRITZ, str(meta.get("name")),
+        {"metadata": {"ownerReferences": owned["metadata"]["ownerReferences"]}},
+        namespace=meta.get("namespace"), resource_version=str(meta.get("resourceVersion")))
+    return written

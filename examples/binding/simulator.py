@@ -18,17 +18,11 @@ test drives it with a `FakeClock`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from controllerkit import Manager, Request, Result
-from controllerkit.cache import Store
-from controllerkit.client import Client
+from controllerkit import Context, Manager, Result
 from controllerkit.clock import SYSTEM_CLOCK, Clock
-from controllerkit.controller import Finalizer
-from controllerkit.meta import JSONObject
-from controllerkit.status import StatusWriter, retry_on_conflict
 
-from .kinds import SPRITZ, SpritzPhase, spritz_phase
+from .kinds import Spritz, SpritzPhase, SpritzStatus
 
 SIMULATOR_FINALIZER = "spritz.sh/runtime-simulator"
 SIMULATE_ANNOTATION = "spritz.sh/simulate"
@@ -37,7 +31,6 @@ SIMULATE_DELETION_ANNOTATION = "spritz.sh/simulate-deletion"
 """`hold`: keep a deleted Spritz Terminating until the annotation is removed."""
 HOLD = "hold"
 CONTROLLER_NAME = "spritz-simulator"
-FIELD_MANAGER = "spritz-runtime-simulator"
 
 _FORCED_PHASES = {"error": SpritzPhase.ERROR, "expire": SpritzPhase.EXPIRED}
 
@@ -52,94 +45,60 @@ class SimulatorSettings:
     """Seconds a deleted Spritz stays Terminating before its deletion completes."""
 
 
-class RuntimeSimulator:
-    """Reconciles Spritzes as a runtime operator would (see the module doc)."""
+def add_simulator(manager: Manager, settings: SimulatorSettings, *,
+                  namespace: str | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+    """Run the runtime simulator (see the module doc) as a controller of `manager` (in
+    `namespace`, or the manager's scope); `clock` times its delays and requeues."""
+    first_seen: dict[str, float] = {}
+    deleting_since: dict[str, float] = {}
 
-    def __init__(self, client: Client, spritzes: Store, settings: SimulatorSettings, *,
-                 clock: Clock = SYSTEM_CLOCK) -> None:
-        self.client = client
-        self.spritzes = spritzes
-        self.settings = settings
-        self.writer = StatusWriter(client, field_manager=FIELD_MANAGER)
-        self.finalizer = Finalizer(client, SPRITZ, SIMULATOR_FINALIZER, self._shut_down)
-        self.clock = clock
-        self._first_seen: dict[str, float] = {}
-        self._deleting_since: dict[str, float] = {}
+    async def shut_down(spritz: Spritz) -> None:
+        """The finalizer's cleanup: the runtime is gone; forget its timers."""
+        first_seen.pop(str(spritz.metadata.uid), None)
+        deleting_since.pop(str(spritz.metadata.uid), None)
 
-    async def reconcile(self, request: Request) -> Result:
-        cached = self.spritzes.get(request.key)
-        if cached is None:
-            return Result()
-        reads = [cached]
+    async def hold_deletion(spritz: Spritz, ctx: Context) -> Result | None:
+        if SIMULATOR_FINALIZER not in (spritz.metadata.finalizers or ()):
+            return None
+        spritz = await _set_phase(ctx, spritz, SpritzPhase.TERMINATING)
+        since = deleting_since.setdefault(str(spritz.metadata.uid), clock.monotonic())
+        if (spritz.metadata.annotations or {}).get(SIMULATE_DELETION_ANNOTATION) == HOLD:
+            return None  # removing the annotation wakes us
+        remaining = settings.deletion_hold - (clock.monotonic() - since)
+        if remaining > 0:
+            return Result(requeue_after=remaining)
+        await ctx.finalize(spritz, SIMULATOR_FINALIZER, shut_down)
+        return None
 
-        async def one_pass() -> Result:
-            obj = reads.pop() if reads else await self.client.get(
-                SPRITZ, request.name, namespace=request.namespace)
-            return await self._pass(obj)
-
-        return await retry_on_conflict(one_pass)
-
-    async def _pass(self, obj: JSONObject) -> Result:
-        meta = obj["metadata"]
-        uid = str(meta.get("uid"))
-        annotations = meta.get("annotations") or {}
-        if meta.get("deletionTimestamp"):
-            return await self._hold_deletion(obj, uid, annotations)
-        obj = (await self.finalizer.apply(obj)).object
-        first_seen = self._first_seen.setdefault(uid, self.clock.monotonic())
-        phase = spritz_phase(obj)
-        wanted = annotations.get(SIMULATE_ANNOTATION, "")
+    @manager.controller(Spritz, name=CONTROLLER_NAME, namespace=namespace,
+                        max_concurrent_reconciles=4, clock=clock)
+    async def simulate(spritz: Spritz | None, ctx: Context) -> Result | None:
+        if spritz is None:
+            return None
+        if spritz.metadata.deletion_timestamp is not None:
+            return await hold_deletion(spritz, ctx)
+        spritz = await ctx.finalize(spritz, SIMULATOR_FINALIZER, shut_down)
+        if spritz is None:
+            return None
+        first = first_seen.setdefault(str(spritz.metadata.uid), clock.monotonic())
+        wanted = (spritz.metadata.annotations or {}).get(SIMULATE_ANNOTATION, "")
+        phase = spritz.status.phase if spritz.status else None
         delay: float | None = None
         if wanted in _FORCED_PHASES:
             phase = _FORCED_PHASES[wanted]
         elif phase in (None, SpritzPhase.PROVISIONING):
-            remaining = self.settings.ready_delay - (self.clock.monotonic() - first_seen)
+            remaining = settings.ready_delay - (clock.monotonic() - first)
             if wanted == HOLD or remaining > 0:
                 phase = SpritzPhase.PROVISIONING
                 # A held Spritz waits for its annotation to change (which wakes us).
                 delay = None if wanted == HOLD else remaining
             else:
                 phase = SpritzPhase.READY
-        await self._set_phase(obj, phase)
-        return Result(requeue_after=timedelta(seconds=delay)) if delay else Result()
-
-    async def _hold_deletion(self, obj: JSONObject, uid: str,
-                             annotations: dict[str, str]) -> Result:
-        if SIMULATOR_FINALIZER not in (obj["metadata"].get("finalizers") or ()):
-            return Result()
-        obj = await self._set_phase(obj, SpritzPhase.TERMINATING)
-        since = self._deleting_since.setdefault(uid, self.clock.monotonic())
-        if annotations.get(SIMULATE_DELETION_ANNOTATION) == HOLD:
-            return Result()
-        remaining = self.settings.deletion_hold - (self.clock.monotonic() - since)
-        if remaining > 0:
-            return Result(requeue_after=timedelta(seconds=remaining))
-        await self.finalizer.apply(obj)
-        return Result()
-
-    async def _shut_down(self, obj: JSONObject) -> None:
-        """The finalizer's cleanup: the runtime is gone; forget its timers."""
-        uid = str(obj["metadata"].get("uid"))
-        self._first_seen.pop(uid, None)
-        self._deleting_since.pop(uid, None)
-
-    async def _set_phase(self, obj: JSONObject, phase: str) -> JSONObject:
-        status = dict(obj.get("status") or {})
-        status["phase"] = str(phase)
-        return await self.writer.patch(SPRITZ, obj, status)
+        await _set_phase(ctx, spritz, phase)
+        return Result(requeue_after=delay) if delay else None
 
 
-def add_simulator(manager: Manager, settings: SimulatorSettings, *,
-                  namespace: str | None = None,
-                  clock: Clock = SYSTEM_CLOCK) -> RuntimeSimulator:
-    """Run the runtime simulator as a controller of `manager` (in `namespace`, or the
-    manager's scope); `clock` times its delays and requeues."""
-    scope = namespace or manager.namespace
-    spritzes = manager.informers.informer(SPRITZ, namespace=scope).store
-    simulator = RuntimeSimulator(manager.client, spritzes, settings, clock=clock)
-    (manager.controller_builder()
-     .for_(SPRITZ, namespace=scope)
-     .with_options(max_concurrent_reconciles=4, clock=clock)
-     .named(CONTROLLER_NAME)
-     .build(simulator))
-    return simulator
+async def _set_phase(ctx: Context, spritz: Spritz, phase: SpritzPhase) -> Spritz:
+    spritz.status = spritz.status or SpritzStatus()
+    spritz.status.phase = phase
+    return await ctx.client.write_status(spritz)

@@ -27,22 +27,21 @@ from pathlib import Path
 from typing import Any
 
 from controllerkit import KubeClient, Manager, Request
-from controllerkit.controller import GENERATION_CHANGED, Controller
+from controllerkit.controller import Trigger
 from controllerkit.errors import AlreadyExists
-from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION, JSONObject, ObjectKey
+from controllerkit.meta import CUSTOM_RESOURCE_DEFINITION
 
 from .contract import RequeueDelays
-from .controller import GitTargetReconciler
+from .controller import add_controller
 from .discovery import DiscoveryReader
 from .gates import GitTargetGates
-from .kinds import GIT_PROVIDER, GIT_TARGET, WATCH_RULE, crds
+from .kinds import crds
 from .mirror import MirrorHub
 from .session import TargetSessions
 from .worker import GitError, WorkerRegistry
 
 logger = logging.getLogger(__name__)
 
-CONTROLLER_NAME = "gittargets"
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -98,54 +97,16 @@ def create_manager(client: KubeClient, settings: Settings, *, namespace: str | N
     `manager_options` are passed to `Manager` (bind addresses, timeouts, informers...).
     """
     manager = Manager(client, namespace=namespace, **manager_options)
-    informers = manager.informers
-    targets = informers.informer(GIT_TARGET, namespace=namespace).store
-    providers = informers.informer(GIT_PROVIDER, namespace=namespace).store
-    watch_rules = informers.informer(WATCH_RULE, namespace=namespace).store
-    hub = MirrorHub(informers)
+    hub = MirrorHub(manager.informers)
     registry = WorkerRegistry(settings.workdir / "workers")
-    wake = _Wake()
-    sessions = TargetSessions(registry, hub, on_change=wake,
+    wake = Trigger()
+    sessions = TargetSessions(registry, hub, on_change=lambda target: wake.fire(Request(*target)),
                               sync_timeout=settings.snapshot_sync_timeout,
                               retry_after=settings.delays.short.total_seconds(), now=now)
-    gates = GitTargetGates(client, providers=providers, targets=targets,
-                           watch_rules=watch_rules, sessions=sessions,
-                           discovery=lambda: DiscoveryReader(client.config),
+    gates = GitTargetGates(sessions=sessions, discovery=lambda: DiscoveryReader(client.config),
                            key_dir=settings.workdir / "keys")
-    reconciler = GitTargetReconciler(client, gates, sessions, targets, delays=settings.delays,
-                                     now=now)
-
-    def same_folder_claims(obj: JSONObject) -> list[Request]:
-        # Another target of the same provider changed: the later-created one of a pair
-        # claiming one folder must re-check for TargetConflict.
-        namespace_, name = _key(obj)
-        provider = ((obj.get("spec") or {}).get("providerRef") or {}).get("name")
-        return [Request(namespace_, _key(other)[1]) for other in targets.list()
-                if _key(other)[0] == namespace_ and _key(other)[1] != name
-                and ((other.get("spec") or {}).get("providerRef") or {}).get("name") == provider]
-
-    def provider_targets(obj: JSONObject) -> list[Request]:
-        namespace_, name = _key(obj)
-        return [Request(namespace_, _key(target)[1]) for target in targets.list()
-                if _key(target)[0] == namespace_
-                and ((target.get("spec") or {}).get("providerRef") or {}).get("name") == name]
-
-    def rule_target(obj: JSONObject) -> list[Request]:
-        name = ((obj.get("spec") or {}).get("targetRef") or {}).get("name")
-        return [Request(_key(obj)[0], str(name))] if name else []
-
-    controller = (
-        manager.controller_builder()
-        # Our own status writes do not bump the generation: they never wake the controller.
-        .for_(GIT_TARGET, predicates=[GENERATION_CHANGED])
-        .watches(GIT_TARGET, same_folder_claims, predicates=[GENERATION_CHANGED])
-        .watches(GIT_PROVIDER, provider_targets, predicates=[GENERATION_CHANGED])
-        .watches(WATCH_RULE, rule_target, predicates=[GENERATION_CHANGED])
-        .with_options(max_concurrent_reconciles=settings.max_concurrent_reconciles)
-        .named(CONTROLLER_NAME)
-        .build(reconciler)
-    )
-    wake.controller = controller
+    add_controller(manager, gates=gates, sessions=sessions, wake=wake, delays=settings.delays,
+                   max_concurrent_reconciles=settings.max_concurrent_reconciles, now=now)
 
     async def run_mirror() -> None:
         try:
@@ -161,18 +122,3 @@ def create_manager(client: KubeClient, settings: Settings, *, namespace: str | N
 
     manager.add_runnable(run_mirror, name="gittarget mirror")
     return manager
-
-
-class _Wake:
-    """Asks the controller to reconcile a target (after a snapshot or a streamed commit)."""
-
-    controller: Controller | None = None
-
-    def __call__(self, target: ObjectKey) -> None:
-        if self.controller is not None:
-            self.controller.enqueue(Request(*target))
-
-
-def _key(obj: JSONObject) -> ObjectKey:
-    metadata = obj.get("metadata") or {}
-    return (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))

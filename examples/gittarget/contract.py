@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+from controllerkit.gates import PipelineOutcome
+
 # Condition types, in gate order; `Ready` summarises them.
 READY: Final = "Ready"
 VALIDATED: Final = "Validated"
@@ -94,3 +96,16 @@ class RequeueDelays:
     """Ready: re-verify now and then."""
     syncing: timedelta = timedelta(seconds=30)
     """A snapshot is running (its end also triggers a reconcile)."""
+
+    def after(self, outcome: PipelineOutcome) -> timedelta:
+        """The delay after a reconcile that ended with `outcome`: by its first gate not True."""
+        if outcome.ready:
+            return self.long
+        failing = next((gate for gate, result in outcome.results.items()
+                        if result.status != "True"), None)
+        if failing == ENCRYPTION_CONFIGURED:
+            return self.medium
+        if failing == SNAPSHOT_SYNCED and (
+                outcome.results[SNAPSHOT_SYNCED].reason == SnapshotSynced.RUNNING):
+            return self.syncing
+        return self.short

@@ -9,8 +9,9 @@ encrypted to, and the identity Secret that holds the key to read them back.
   Secrets already in git.
 - Every recipient must be a valid age public key (`InvalidRecipients` names the bad ones).
 
-The Secret is read from the server (not from a cache), so the controller needs `get` (and for
-generation `create`) on Secrets of the targets' namespaces, not `list` or `watch` on all.
+Secrets are not cached (unless a WatchRule mirrors them), so the Secret is read from the
+server: the controller needs `get` (and for generation `create`) on Secrets of the targets'
+namespaces, not `list` or `watch` on all.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 
-from controllerkit.client import Client
-from controllerkit.errors import AlreadyExists, NotFound
+from controllerkit.cache import CachedClient
+from controllerkit.errors import AlreadyExists
 from controllerkit.gates import GateResult
 from controllerkit.meta import SECRET, JSONObject
 
@@ -57,7 +58,7 @@ class EncryptionOutcome:
     plan: EncryptionPlan | None = None
 
 
-async def configure_encryption(client: Client, target: GitTarget) -> EncryptionOutcome:
+async def configure_encryption(client: CachedClient, target: GitTarget) -> EncryptionOutcome:
     """Resolve (and if allowed, create) the target's encryption; see the module doc."""
     spec = target.spec.encryption
     if spec is None or not spec.enabled:
@@ -74,9 +75,8 @@ async def configure_encryption(client: Client, target: GitTarget) -> EncryptionO
     if spec.secret_ref is not None:
         namespace = target.metadata.namespace or ""
         name = spec.secret_ref.name
-        try:
-            secret = await client.get(SECRET, name, namespace=namespace)
-        except NotFound:
+        secret = await client.get(SECRET, name, namespace=namespace)
+        if secret is None:
             if not spec.generate_when_missing:
                 return _failed(EncryptionConfigured.SECRET_CREATE_DISABLED,
                                f"Secret {name!r} not found in namespace {namespace!r} and "
@@ -102,7 +102,8 @@ async def configure_encryption(client: Client, target: GitTarget) -> EncryptionO
         plan)
 
 
-async def _create_identity_secret(client: Client, namespace: str, name: str) -> JSONObject:
+async def _create_identity_secret(client: CachedClient, namespace: str, name: str
+                                  ) -> JSONObject:
     identity, recipient = generate_identity()
     secret: JSONObject = {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
@@ -111,10 +112,11 @@ async def _create_identity_secret(client: Client, namespace: str, name: str) -> 
         "data": {IDENTITY_KEY: base64.b64encode(identity.encode()).decode()},
     }
     try:
-        return await client.create(SECRET, secret, namespace=namespace)
+        return await client.create(secret)
     except AlreadyExists:
         # Created meanwhile (another reconcile, or by hand): use that one, never overwrite it.
-        return await client.get(SECRET, name, namespace=namespace)
+        # From the server: a cache of mirrored Secrets may not show it yet.
+        return await client.api.get(SECRET, name, namespace=namespace)
 
 
 def _identity_in(secret: JSONObject) -> str | None:

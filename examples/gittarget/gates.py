@@ -1,12 +1,12 @@
 """The five gates of a GitTarget, in order — Validated, EncryptionConfigured, Bootstrapped,
 SnapshotSynced, EventStreamLive — summarised by Ready (seed plan §4).
 
-Each gate observes one aspect of the target, writes its details into the status being built
-(`encryption`, `workerRef`, `bootstrap`, `snapshot`, `stream`) and returns a `GateResult`
-with one of the reasons of `contract`. The `GatePipeline` stops at the first gate that is not
-True (later gates become Unknown: `NotStarted`, or `Blocked` once they had been evaluated),
-sets Ready with the failing gate's Ready reason, and derives the phase from the conditions
-alone.
+Each gate observes one aspect of the target, writes its details into the typed status being
+built (`encryption`, `workerRef`, `bootstrap`, `snapshot`, `stream`) and returns a
+`GateResult` with one of the reasons of `contract`. The `GatePipeline` stops at the first gate
+that is not True (later gates become Unknown: `NotStarted`, or `Blocked` once they had been
+evaluated), sets Ready with the failing gate's Ready reason, and derives the phase from the
+conditions alone (`PHASES`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from controllerkit.cache import Store
-from controllerkit.client import Client
-from controllerkit.conditions import format_time
-from controllerkit.errors import NotFound
-from controllerkit.gates import Gate, GatePipeline, GateResult
-from controllerkit.meta import SECRET, JSONObject, ObjectKey
+from controllerkit.cache import CachedClient
+from controllerkit.gates import Gate, GatePipeline, GateResult, PhaseRules
+from controllerkit.meta import SECRET, ObjectKey
 
 from .content import normalize_target_path, recipients_hash
 from .contract import (
@@ -40,23 +37,38 @@ from .contract import (
 from .credentials import CredentialsError, git_environment_for
 from .discovery import DiscoveryError, DiscoveryReader
 from .encryption_setup import EncryptionPlan, configure_encryption
-from .kinds import GitProvider, GitTarget
+from .kinds import (
+    BootstrapStatus,
+    EncryptionStatus,
+    GitProvider,
+    GitTarget,
+    GitTargetStatus,
+    SnapshotStats,
+    SnapshotStatus,
+    StreamStatus,
+    WatchRule,
+    WorkerRef,
+)
 from .rules import Resolution, ScopedRule, resolve, rules_for_target
 from .session import FolderPlan, SnapshotState, TargetSessions, WorkerPlan, WorkerUnavailable
 from .stream import StreamState, TargetStream
 from .validation import validate
 from .worker import GitError, WorkerKey
 
+PHASES = PhaseRules(setup=(VALIDATED, ENCRYPTION_CONFIGURED, BOOTSTRAPPED), sync=SNAPSHOT_SYNCED)
+"""`status.phase`: BOOTSTRAPPING until bootstrapped, SYNCING until the snapshot is done."""
+
 
 @dataclass
 class TargetContext:
-    """One reconcile of one target: what it reads, and what the gates found so far.
+    """One reconcile of one target: what it reads through, and what the gates found so far.
 
-    `status` is the status being built; the gates write their detail fields into it.
+    `status` is the target's status being built; the gates write their detail fields into it.
     """
 
     target: GitTarget
-    status: JSONObject
+    status: GitTargetStatus
+    client: CachedClient
     now: datetime
     provider: GitProvider | None = None
     encryption: EncryptionPlan | None = None
@@ -68,20 +80,15 @@ class TargetContext:
 
 
 class GitTargetGates:
-    """The gates, bound to what they observe: the caches of providers, targets and rules,
-    the API server (Secrets, discovery), and the per-target sessions.
+    """The gates, bound to the per-target sessions and to discovery.
 
-    `pipeline` runs them in order. `key_dir` is where ssh credentials of providers are
-    written; `discovery` opens a discovery reader with the controller's credentials.
+    `pipeline` runs them in order; they read the cluster through the context's client.
+    `key_dir` is where ssh credentials of providers are written; `discovery` opens a discovery
+    reader with the controller's credentials.
     """
 
-    def __init__(self, client: Client, *, providers: Store, targets: Store, watch_rules: Store,
-                 sessions: TargetSessions, discovery: Callable[[], DiscoveryReader],
+    def __init__(self, *, sessions: TargetSessions, discovery: Callable[[], DiscoveryReader],
                  key_dir: Path) -> None:
-        self.client = client
-        self.providers = providers
-        self.targets = targets
-        self.watch_rules = watch_rules
         self.sessions = sessions
         self.discovery = discovery
         self.key_dir = key_dir
@@ -94,7 +101,7 @@ class GitTargetGates:
             Gate(SNAPSHOT_SYNCED, self.snapshot_synced,
                  ready_reason=Ready.INITIAL_SYNC_IN_PROGRESS),
             Gate(EVENT_STREAM_LIVE, self.event_stream_live, ready_reason=Ready.STREAM_NOT_LIVE),
-        ])
+        ], phase_rules=PHASES)
 
     def forget(self, target: ObjectKey) -> None:
         """Drop what was cached for a target that is gone."""
@@ -104,28 +111,26 @@ class GitTargetGates:
 
     async def validated(self, context: TargetContext) -> GateResult:
         namespace, _ = context.key
-        provider_obj = self.providers.get((namespace, context.target.spec.provider_ref.name))
-        provider = GitProvider.model_validate(provider_obj) if provider_obj else None
-        result = validate(context.target, provider, self.targets.list())
-        if result.status == "True":
-            context.provider = provider
+        provider = await context.client.get(GitProvider, context.target.spec.provider_ref.name,
+                                            namespace=namespace)
+        result = validate(context.target, provider,
+                          await context.client.list(GitTarget, namespace=namespace))
+        context.provider = provider
         return result
 
     # -- 2. EncryptionConfigured -------------------------------------------------------------
 
     async def encryption_configured(self, context: TargetContext) -> GateResult:
-        outcome = await configure_encryption(self.client, context.target)
+        outcome = await configure_encryption(context.client, context.target)
+        context.encryption = outcome.plan
         spec = context.target.spec.encryption
-        enabled = spec is not None and spec.enabled
-        encryption: JSONObject = {"mode": "Age" if enabled else "None"}
-        if spec is not None and spec.secret_ref is not None and enabled:
-            encryption["secretRef"] = {"name": spec.secret_ref.name}
-        if outcome.plan is not None:
-            context.encryption = outcome.plan
-            if outcome.plan.enabled:
-                encryption["recipientsHash"] = recipients_hash(outcome.plan.recipients)
-                encryption["lastValidatedTime"] = format_time(context.now)
-        context.status["encryption"] = encryption
+        enabled = spec if spec is not None and spec.enabled else None
+        plan = outcome.plan if outcome.plan is not None and outcome.plan.enabled else None
+        context.status.encryption = EncryptionStatus(
+            mode="None" if enabled is None else "Age",
+            secret_ref=None if enabled is None else enabled.secret_ref,
+            recipients_hash=None if plan is None else recipients_hash(plan.recipients),
+            last_validated_time=None if plan is None else context.now)
         return outcome.result
 
     # -- 3. Bootstrapped ---------------------------------------------------------------------
@@ -133,8 +138,8 @@ class GitTargetGates:
     async def bootstrapped(self, context: TargetContext) -> GateResult:
         assert context.provider is not None and context.encryption is not None
         try:
-            worker_plan = await self._worker_plan(context.target, context.provider)
-        except (NotFound, CredentialsError) as error:
+            worker_plan = await self._worker_plan(context, context.provider)
+        except CredentialsError as error:
             return GateResult("False", Bootstrapped.WORKER_NOT_FOUND,
                               f"provider credentials: {error}")
         encryption = context.encryption
@@ -151,15 +156,13 @@ class GitTargetGates:
                               f"branch worker {worker_plan.key.name} cannot start: {error}")
         except GitError as error:
             return GateResult("False", Bootstrapped.BOOTSTRAP_FAILED, str(error))
-        context.status["workerRef"] = {"name": worker_plan.key.name}
-        previous = context.status.get("bootstrap") or {}
-        commit = record.commit or (previous.get("commit")
-                                   if previous.get("targetPath") == folder_plan.path else None)
-        bootstrap: JSONObject = {"targetPath": folder_plan.path,
-                                 "lastAppliedTime": format_time(record.time)}
-        if commit:
-            bootstrap["commit"] = commit
-        context.status["bootstrap"] = bootstrap
+        context.status.worker_ref = WorkerRef(name=worker_plan.key.name)
+        previous = context.status.bootstrap
+        kept = (previous.commit if previous is not None
+                and previous.target_path == folder_plan.path else None)
+        context.status.bootstrap = BootstrapStatus(
+            target_path=folder_plan.path, commit=record.commit or kept,
+            last_applied_time=record.time)
         where = folder_plan.path or "the repository root"
         if record.commit is not None:
             return GateResult("True", Bootstrapped.BOOTSTRAP_APPLIED,
@@ -167,13 +170,16 @@ class GitTargetGates:
         return GateResult("True", Bootstrapped.BOOTSTRAP_NOT_NEEDED,
                           f"{where} was already initialized")
 
-    async def _worker_plan(self, target: GitTarget, provider: GitProvider) -> WorkerPlan:
+    async def _worker_plan(self, context: TargetContext, provider: GitProvider) -> WorkerPlan:
+        target = context.target
         namespace = target.metadata.namespace or ""
         provider_name = provider.metadata.name or ""
         env: dict[str, str] = {}
         if provider.spec.secret_ref is not None:
-            secret = await self.client.get(SECRET, provider.spec.secret_ref.name,
-                                           namespace=namespace)
+            name = provider.spec.secret_ref.name
+            secret = await context.client.get(SECRET, name, namespace=namespace)
+            if secret is None:
+                raise CredentialsError(f"Secret {name!r} not found in namespace {namespace!r}")
             key_dir = self.key_dir / quote(namespace, safe="") / quote(provider_name, safe="")
             env = git_environment_for(secret, key_dir)
         return WorkerPlan(WorkerKey(namespace, provider_name, target.spec.branch),
@@ -184,7 +190,8 @@ class GitTargetGates:
 
     async def snapshot_synced(self, context: TargetContext) -> GateResult:
         namespace, name = context.key
-        rules = rules_for_target(namespace, name, self.watch_rules.list())
+        rules = rules_for_target(namespace, name,
+                                 await context.client.list(WatchRule, namespace=namespace))
         try:
             resolution = await self._resolution(context.key, rules)
         except DiscoveryError as error:
@@ -199,16 +206,13 @@ class GitTargetGates:
         if record.state is SnapshotState.FAILED:
             return GateResult("False", SnapshotSynced.SNAPSHOT_FAILED, record.error or "")
         assert record.result is not None and record.completed_time is not None
-        stats = {"created": record.result.created, "updated": record.result.updated,
-                 "deleted": record.result.deleted}
-        snapshot: JSONObject = {"lastCompletedTime": format_time(record.completed_time),
-                                "stats": stats}
-        if record.commit:
-            snapshot["lastCommit"] = record.commit
-        context.status["snapshot"] = snapshot
+        stats = SnapshotStats(created=record.result.created, updated=record.result.updated,
+                              deleted=record.result.deleted)
+        context.status.snapshot = SnapshotStatus(last_completed_time=record.completed_time,
+                                                 last_commit=record.commit or None, stats=stats)
         return GateResult("True", SnapshotSynced.COMPLETED,
-                          f"folder synced: {stats['created']} created, {stats['updated']} "
-                          f"updated, {stats['deleted']} deleted")
+                          f"folder synced: {stats.created} created, {stats.updated} updated, "
+                          f"{stats.deleted} deleted")
 
     async def _resolution(self, target: ObjectKey, rules: list[ScopedRule]) -> Resolution:
         # Discovery is asked again only when the rules changed or something was unresolved
@@ -249,16 +253,10 @@ class GitTargetGates:
     def _record_stream(self, context: TargetContext) -> TargetStream | None:
         """Write `status.stream` from the target's stream (removed when there is none)."""
         stream = self.sessions.stream(context.key)
-        if stream is None:
-            context.status.pop("stream", None)
-            return None
-        details: JSONObject = {"status": str(stream.state)}
-        if stream.registered_time is not None:
-            details["registeredTime"] = format_time(stream.registered_time)
-        if stream.last_event_time is not None:
-            details["lastEventTime"] = format_time(stream.last_event_time)
-        context.status["stream"] = details
+        context.status.stream = None if stream is None else StreamStatus(
+            status=stream.state.value, registered_time=stream.registered_time,
+            last_event_time=stream.last_event_time)
         return stream
 
 
-__all__ = ["GitTargetGates", "TargetContext"]
+__all__ = ["PHASES", "GitTargetGates", "TargetContext"]

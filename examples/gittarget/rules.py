@@ -11,14 +11,13 @@ of what it should mirror cannot be watched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from controllerkit.meta import ResourceKind
 
 from .discovery import DiscoveryReader
-from .kinds import LabelSelector, ResourceRule
+from .kinds import LabelSelector, ResourceRule, WatchRule
 
 WILDCARD = "*"
 
@@ -77,19 +76,12 @@ class Resolution:
 
 
 def rules_for_target(target_namespace: str, target_name: str,
-                     watch_rules: Iterable[Mapping[str, Any]]) -> list[ScopedRule]:
+                     watch_rules: Iterable[WatchRule]) -> list[ScopedRule]:
     """The rules of every WatchRule in the target's namespace that names the target."""
-    scoped: list[ScopedRule] = []
-    for obj in watch_rules:
-        metadata = obj.get("metadata") or {}
-        spec = obj.get("spec") or {}
-        if metadata.get("namespace") != target_namespace:
-            continue
-        if (spec.get("targetRef") or {}).get("name") != target_name:
-            continue
-        for rule in spec.get("rules") or ():
-            scoped.append(ScopedRule(target_namespace, ResourceRule.model_validate(rule)))
-    return scoped
+    return [ScopedRule(target_namespace, rule) for watch_rule in watch_rules
+            if watch_rule.metadata.namespace == target_namespace
+            and watch_rule.spec.target_ref.name == target_name
+            for rule in watch_rule.spec.rules]
 
 
 def label_selector_string(selector: LabelSelector | None) -> str:

@@ -7,11 +7,9 @@ same cluster state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
-from typing import Any
 
-from controllerkit.conditions import format_time
 from controllerkit.gates import GateResult
 
 from .content import normalize_target_path
@@ -20,11 +18,11 @@ from .kinds import GitProvider, GitTarget
 
 
 def validate(target: GitTarget, provider: GitProvider | None,
-             targets: Iterable[Mapping[str, Any]]) -> GateResult:
+             targets: Iterable[GitTarget]) -> GateResult:
     """`Validated` for `target`: True/OK, or False with the first problem found.
 
     `provider` is the target's provider (None when it does not exist in the target's
-    namespace); `targets` are the GitTargets the controller sees, as the server sends them.
+    namespace); `targets` are the GitTargets the controller sees.
     """
     namespace = target.metadata.namespace or ""
     if provider is None:
@@ -45,40 +43,28 @@ def validate(target: GitTarget, provider: GitProvider | None,
     return GateResult("True", Validated.OK, "provider found, branch allowed, path unclaimed")
 
 
-def _earlier_claim(target: GitTarget, targets: Iterable[Mapping[str, Any]]) -> str | None:
+def _earlier_claim(target: GitTarget, targets: Iterable[GitTarget]) -> str | None:
     """The name of a target created before this one that claims the same folder, if any.
 
     Targets created in the same second are ordered by name, so exactly one of them wins.
     """
-    namespace = target.metadata.namespace or ""
-    claim = _claim(namespace, target.to_dict()["spec"])
-    created = target.metadata.creation_timestamp
-    mine = (format_time(created) if created else "", target.metadata.name or "")
-    earliest: tuple[tuple[str, str], str] | None = None
-    for other in targets:
-        metadata = other.get("metadata") or {}
-        if metadata.get("namespace") != namespace or metadata.get("name") == (
-                target.metadata.name):
-            continue
-        if metadata.get("deletionTimestamp"):
-            continue
-        if _claim(namespace, other.get("spec") or {}) != claim:
-            continue
-        age = _age(metadata)
-        if age < mine and (earliest is None or age < earliest[0]):
-            earliest = (age, str(metadata.get("name")))
-    return earliest[1] if earliest is not None else None
+    claimants = [other for other in targets
+                 if other.metadata.namespace == target.metadata.namespace
+                 and other.metadata.name != target.metadata.name
+                 and other.metadata.deletion_timestamp is None
+                 and _claim(other) == _claim(target) and _age(other) < _age(target)]
+    return min(claimants, key=_age).metadata.name if claimants else None
 
 
-def _claim(namespace: str, spec: Mapping[str, Any]) -> tuple[str, str, str, str]:
+def _claim(target: GitTarget) -> tuple[str, str, str]:
+    spec = target.spec
     try:
-        path = normalize_target_path(str(spec.get("path") or ""))
+        path = normalize_target_path(spec.path)
     except ValueError:
-        path = str(spec.get("path") or "")
-    return (namespace, str((spec.get("providerRef") or {}).get("name") or ""),
-            str(spec.get("branch") or ""), path)
+        path = spec.path  # not a valid folder: compared as written
+    return (spec.provider_ref.name, spec.branch, path)
 
 
-def _age(metadata: Mapping[str, Any]) -> tuple[str, str]:
-    # RFC 3339 UTC timestamps with a Z suffix sort as strings.
-    return (str(metadata.get("creationTimestamp") or ""), str(metadata.get("name") or ""))
+def _age(target: GitTarget) -> tuple[str, str]:
+    created = target.metadata.creation_timestamp
+    return (created.isoformat() if created else "", target.metadata.name or "")

@@ -324,7 +324,7 @@ def test_kubectl_apply_updates_a_deployment(kubectl: Kubectl) -> None:
 
 def test_rollout_status_waits_for_a_controller_that_never_comes(kubectl: Kubectl) -> None:
     kubectl.run("create", "deployment", "web", "--image=nginx")
-    proc = kubectl.run("rollout", "status", "deployment/web", "--timeout=1s", check=False)
+    proc = kubectl.run("rollout", "status", "deployment/web", "--timeout=3s", check=False)
     assert proc.returncode == 1
     assert "Waiting for deployment spec update to be observed" in proc.stdout
     assert "timed out waiting for the condition" in proc.stderr

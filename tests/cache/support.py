@@ -1,9 +1,7 @@
-"""Test support for the cache tests: an event recorder, object builders, polling."""
+"""Test support for the cache tests: an event recorder and object builders."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -66,14 +64,6 @@ class EventRecorder:
 
     def summary(self) -> list[tuple[str, ObjectKey]]:
         return [(event.type, event.key) for event in self.events]
-
-
-async def eventually(condition: Callable[[], bool], *, within: float = 10.0) -> None:
-    """Poll `condition` (briefly, on the event loop) until it holds; fail after `within` s."""
-    async with asyncio.timeout(within):
-        # The conditions are other components' counters, which offer no event to wait on.
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
 
 
 def server_resource_version(server: EmbeddedApiServer) -> str:

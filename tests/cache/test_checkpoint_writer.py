@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from controllerkit.cache.checkpoint import Checkpoint, CheckpointWriter
 from controllerkit.cache.checkpoint_file import FileCheckpointStore
 from controllerkit.meta import JSONObject
+from controllerkit.testing import eventually
 
 SCOPE = "configmaps.v1_all_0123456789abcdef0123456789abcdef"
 
@@ -67,14 +68,6 @@ class FakeCache:
         return Checkpoint(str(self.resource_version), list(self.objects.values()))
 
 
-async def eventually(condition: Callable[[], bool], what: str, within: float = 10.0) -> None:
-    """Poll until `condition` holds: saves run on a worker thread, so they finish in real time."""
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.001)
-
-
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -110,7 +103,7 @@ async def test_the_first_change_after_a_quiet_period_is_saved_at_once(
     cache.change("a")
     writer.notify()
 
-    await eventually(lambda: writer.stats.saves == 1, "the first save")
+    await eventually(lambda: writer.stats.saves == 1, message="the first save")
     assert await store.load(SCOPE) == cache.snapshot()
 
 
@@ -119,20 +112,20 @@ async def test_changes_within_the_interval_are_saved_together_when_it_ends(
 ) -> None:
     cache.change("first")
     writer.notify()
-    await eventually(lambda: writer.stats.saves == 1, "the first save")
+    await eventually(lambda: writer.stats.saves == 1, message="the first save")
 
     for index in range(1000):
         cache.change(f"cm-{index % 10}")
         writer.notify()
         await asyncio.sleep(0)  # events arrive over time, not in one synchronous burst
     # Advance only once the writer sleeps: a sleep starting later would start from the new time.
-    await eventually(waiting_for_the_interval(writer, clock), "the writer to wait")
+    await eventually(waiting_for_the_interval(writer, clock), message="the writer to wait")
     clock.advance(0.999)
-    await eventually(waiting_for_the_interval(writer, clock), "the writer to wait")
+    await eventually(waiting_for_the_interval(writer, clock), message="the writer to wait")
     assert writer.stats.save_attempts == 1, "no save before the interval ends"
 
     clock.advance(0.001)
-    await eventually(lambda: writer.stats.saves == 2, "the save at the interval")
+    await eventually(lambda: writer.stats.saves == 2, message="the save at the interval")
     assert writer.pending_events == 0
     assert await store.load(SCOPE) == cache.snapshot()
     assert writer.stats.last_saved_resource_version == "1001"
@@ -150,7 +143,7 @@ async def test_a_thousand_notifications_cost_a_bounded_number_of_saves(
         await eventually(
             lambda: writer.pending_events < 100
             and writer.stats.saves == writer.stats.save_attempts,
-            "the writer to catch up",
+            message="the writer to catch up",
         )
         # The first change is saved at once; after that only a full batch of 100 moves early.
         assert 2 <= writer.stats.save_attempts <= 1 + 1000 // 100
@@ -166,17 +159,17 @@ async def test_reaching_max_pending_events_saves_before_the_interval_ends(
                                 max_pending_events=50, clock=clock) as writer:
         cache.change("first")
         writer.notify()
-        await eventually(lambda: writer.stats.saves == 1, "the first save")
+        await eventually(lambda: writer.stats.saves == 1, message="the first save")
 
         for index in range(49):
             cache.change(f"cm-{index}")
             writer.notify()
-        await eventually(waiting_for_the_interval(writer, clock), "the writer to wait")
+        await eventually(waiting_for_the_interval(writer, clock), message="the writer to wait")
         assert writer.stats.save_attempts == 1
 
         cache.change("the-fiftieth")
         writer.notify()
-        await eventually(lambda: writer.stats.saves == 2, "the early save")
+        await eventually(lambda: writer.stats.saves == 2, message="the early save")
         assert clock.now == 0.0
         assert await store.load(SCOPE) == cache.snapshot()
 
@@ -188,7 +181,7 @@ async def test_a_burst_of_notifications_takes_one_snapshot(
         cache.change(f"cm-{index}")
         writer.notify()
 
-    await eventually(lambda: writer.stats.saves == 1, "the save")
+    await eventually(lambda: writer.stats.saves == 1, message="the save")
     await writer.flush()
     assert cache.snapshots_taken == 1
     assert writer.stats.save_attempts == 1
@@ -218,7 +211,7 @@ async def test_only_one_save_is_in_flight_while_the_disk_is_slow(
 
         gate.set()
         await eventually(lambda: writer.pending_events == 0 and writer.stats.saves == 2,
-                         "the second save")
+                         message="the second save")
         assert started == ["1", "3000"]
     assert await store.load(SCOPE) == cache.snapshot()
 
@@ -230,7 +223,7 @@ async def test_flush_saves_the_latest_state_now(
                                 clock=clock) as writer:
         cache.change("a")
         writer.notify()
-        await eventually(lambda: writer.stats.saves == 1, "the first save")
+        await eventually(lambda: writer.stats.saves == 1, message="the first save")
         cache.change("b")
         writer.notify()
 
@@ -248,7 +241,7 @@ async def test_aclose_saves_the_latest_state_and_ignores_later_notifications(
     writer = CheckpointWriter(store, SCOPE, cache.snapshot, interval=3600.0, clock=clock)
     cache.change("a")
     writer.notify()
-    await eventually(lambda: writer.stats.saves == 1, "the first save")
+    await eventually(lambda: writer.stats.saves == 1, message="the first save")
     cache.change("b")
     writer.notify()
 
@@ -275,7 +268,7 @@ async def test_aclose_during_a_save_waits_for_it_then_saves_what_came_after(
     writer = CheckpointWriter(store, SCOPE, cache.snapshot, interval=3600.0, clock=clock)
     cache.change("a")
     writer.notify()
-    await eventually(lambda: writer.stats.save_attempts == 1, "the first save to start")
+    await eventually(lambda: writer.stats.save_attempts == 1, message="the first save to start")
     cache.change("b")
     writer.notify()
 
@@ -310,18 +303,18 @@ async def test_a_failed_save_is_logged_and_retried_at_the_next_interval(
         with caplog.at_level(logging.WARNING, logger="controllerkit.cache.checkpoint"):
             cache.change("a")
             writer.notify()
-            await eventually(lambda: writer.stats.failures == 1, "the failed save")
+            await eventually(lambda: writer.stats.failures == 1, message="the failed save")
             for index in range(20):  # past max_pending_events: a failing disk is not hammered
                 cache.change(f"cm-{index}")
                 writer.notify()
-            await eventually(lambda: clock.sleepers == 1, "the writer to wait")
+            await eventually(lambda: clock.sleepers == 1, message="the writer to wait")
             assert writer.stats.save_attempts == 1
         assert f"checkpoint save for scope {SCOPE} failed, retrying in 2.0s" in caplog.text
         assert "FileExistsError" in writer.stats.last_error
 
         blocked.unlink()
         clock.advance(2.0)
-        await eventually(lambda: writer.stats.saves == 1, "the retried save")
+        await eventually(lambda: writer.stats.saves == 1, message="the retried save")
 
         assert writer.stats.last_error == ""
         assert await store.load(SCOPE) == cache.snapshot()
@@ -336,7 +329,7 @@ async def test_flush_raises_when_the_save_fails(
                               interval=3600.0, clock=clock)
     cache.change("a")
     writer.notify()
-    await eventually(lambda: writer.stats.failures == 1, "the failed save")
+    await eventually(lambda: writer.stats.failures == 1, message="the failed save")
 
     with pytest.raises(FileExistsError):
         await writer.flush()
@@ -369,16 +362,16 @@ async def test_slow_saves_are_spaced_to_keep_within_the_duty_cycle(
                                 max_pending_events=10, max_duty_cycle=0.1, clock=clock) as writer:
         cache.change("first")
         writer.notify()
-        await eventually(lambda: writer.stats.saves == 1, "the first save")
+        await eventually(lambda: writer.stats.saves == 1, message="the first save")
         for index in range(20):  # past max_pending_events and past the interval
             cache.change(f"cm-{index}")
             writer.notify()
         clock.advance(4.0)
-        await eventually(waiting_for_the_interval(writer, clock), "the writer to wait")
+        await eventually(waiting_for_the_interval(writer, clock), message="the writer to wait")
         assert writer.stats.save_attempts == 1, "0.5 s of saving buys 4.5 s of rest"
 
         clock.advance(0.5)
-        await eventually(lambda: writer.stats.saves == 2, "the next save")
+        await eventually(lambda: writer.stats.saves == 2, message="the next save")
         assert writer.stats.last_save_seconds == 0.5
 
 
@@ -396,11 +389,11 @@ async def test_saves_and_failures_are_exported_as_prometheus_metrics(
             "controllerkit_checkpoint_last_save_timestamp_seconds", labels) is None
         cache.change("a")
         writer.notify()
-        await eventually(lambda: writer.stats.failures == 1, "the failed save")
-        await eventually(lambda: clock.sleepers == 1, "the writer to wait for the retry")
+        await eventually(lambda: writer.stats.failures == 1, message="the failed save")
+        await eventually(lambda: clock.sleepers == 1, message="the writer to wait for the retry")
         blocked.unlink()
         clock.advance(1.0)
-        await eventually(lambda: writer.stats.saves == 1, "the retried save")
+        await eventually(lambda: writer.stats.saves == 1, message="the retried save")
 
     assert registry.get_sample_value("controllerkit_checkpoint_save_failures_total",
                                      labels) == 1.0

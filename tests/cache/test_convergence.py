@@ -8,8 +8,9 @@ from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.cache import SharedInformer
 from controllerkit.client import KubeClient
 from controllerkit.meta import CONFIG_MAP, object_key
+from controllerkit.testing import eventually
 
-from .support import FAST, EventRecorder, config_map, eventually, server_resource_version
+from .support import FAST, EventRecorder, config_map, server_resource_version
 
 OPERATIONS = 1000
 NAMES = [f"cm-{i:03d}" for i in range(60)]

@@ -18,8 +18,9 @@ from controllerkit.cache import Reflector, SharedInformer, StaleCache, Store
 from controllerkit.cache.freshness import HISTORY
 from controllerkit.client import KubeClient
 from controllerkit.meta import CONFIG_MAP, JSONObject, resource_version
+from controllerkit.testing import eventually
 
-from .support import FAST, config_map, eventually, server_resource_version
+from .support import FAST, config_map, server_resource_version
 
 SELECTED = "app=demo"
 PAGINATED = dataclasses.replace(FAST, streaming_list=False)

@@ -23,12 +23,12 @@ from controllerkit.cache import (
 from controllerkit.client import KubeClient, PatchType
 from controllerkit.clock import FakeClock
 from controllerkit.meta import CONFIG_MAP, NAMESPACE, JSONObject, resource_version
+from controllerkit.testing import eventually
 
 from .support import (
     FAST,
     EventRecorder,
     config_map,
-    eventually,
     server_resource_version,
 )
 

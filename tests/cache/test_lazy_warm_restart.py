@@ -21,8 +21,9 @@ from controllerkit.cache.lazy_snapshot import LazySnapshot
 from controllerkit.cache.snapshots import snapshot
 from controllerkit.client import KubeClient
 from controllerkit.meta import CONFIG_MAP, JSONObject, ObjectKey, object_key
+from controllerkit.testing import eventually
 
-from .support import FAST, EventRecorder, config_map, eventually, server_resource_version
+from .support import FAST, EventRecorder, config_map, server_resource_version
 
 SCOPE = "configmaps.v1_all_0123456789abcdef0123456789abcdef"
 # About 1 KB each: a few hundred objects span several background load steps.

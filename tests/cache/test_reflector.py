@@ -20,11 +20,11 @@ from controllerkit.client import KubeClient
 from controllerkit.clock import FakeClock
 from controllerkit.errors import TooManyRequests, WatchStalled
 from controllerkit.meta import CONFIG_MAP, resource_version
+from controllerkit.testing import eventually
 
 from .support import (
     FAST,
     config_map,
-    eventually,
     metric,
     requests_with,
     server_resource_version,

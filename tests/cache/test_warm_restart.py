@@ -17,12 +17,12 @@ from controllerkit.cache.checkpoint_file import FileCheckpointStore
 from controllerkit.cache.checkpoint_sqlite import SQLiteCheckpointStore
 from controllerkit.client import KubeClient
 from controllerkit.meta import CONFIG_MAP, ObjectKey, object_key, resource_version
+from controllerkit.testing import eventually
 
 from .support import (
     FAST,
     EventRecorder,
     config_map,
-    eventually,
     metric,
     requests_with,
     server_resource_version,

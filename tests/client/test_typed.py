@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from controllerkit.client import KubeClient, PatchType, TypedClient
 from controllerkit.errors import Conflict, NotFound
+from controllerkit.kinds import ConfigMap
 from controllerkit.meta import CONFIG_MAP, KubeModel, ObjectMeta, ResourceKind
-from controllerkit.resource import ConfigMap, CustomResource
+from controllerkit.resource import CustomResource
 
 from ..apiserver.manifests import GROUP
 

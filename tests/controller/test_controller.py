@@ -25,10 +25,10 @@ from controllerkit.errors import Conflict
 from controllerkit.meta import CONFIG_MAP, ResourceKind, resource_version
 from controllerkit.owners import set_controller_reference
 from controllerkit.reconcile import Request, Result, TerminalError
+from controllerkit.testing import eventually
 from controllerkit.workqueue import ItemExponentialFailureRateLimiter
 
 from ..client.kinds import WIDGET
-from .conftest import eventually
 
 FAST_RETRIES = ItemExponentialFailureRateLimiter[Request](0.001, 0.004)
 

@@ -9,9 +9,9 @@ import pytest
 from controllerkit.cache import InformerFactory
 from controllerkit.client import KubeClient
 from controllerkit.controller import ControllerBuilder
+from controllerkit.testing import eventually
 
 from ..client.kinds import WIDGET
-from .conftest import eventually
 from .toy import ReadyMarker, is_ready_at_latest_generation
 
 OBJECTS = 500

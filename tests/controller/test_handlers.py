@@ -8,9 +8,8 @@ from controllerkit.client import KubeClient
 from controllerkit.controller import EnqueueHandler
 from controllerkit.meta import CONFIG_MAP, resource_version
 from controllerkit.reconcile import Request
+from controllerkit.testing import eventually
 from controllerkit.workqueue import LOW_PRIORITY, NORMAL_PRIORITY
-
-from .conftest import eventually
 
 
 class RecordingSink:

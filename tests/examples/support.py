@@ -1,34 +1,17 @@
-"""Helpers shared by the tests of every example: the repository root, polling, and a manager
-run in the test's event loop."""
+"""Helpers shared by the tests of every example: the repository root and a manager run in the
+test's event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from controllerkit import Manager
+from controllerkit.testing import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 15.0,
-                     interval: float = 0.05) -> Any:
-    """Poll `check` (sync or async) every `interval` seconds until it returns something
-    truthy; its last value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"still {value!r} after {within}s")
-        await asyncio.sleep(interval)
 
 
 @contextlib.asynccontextmanager

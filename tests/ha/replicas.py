@@ -1,4 +1,4 @@
-"""Replica processes of the multi-process tests, and a poller to wait on them.
+"""Replica processes of the multi-process tests.
 
 Every replica is a `controllerkit run` process against the shared API server with short Lease
 timings (Lease 2 s, renew deadline 1.5 s, retry 0.5 s), so a failover takes a couple of
@@ -7,13 +7,10 @@ seconds.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -75,19 +72,3 @@ class Replica:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-
-
-async def eventually(condition: Callable[[], object], *, within: float = 30.0,
-                     every: float = 0.01, what: str = "condition") -> None:
-    """Check `condition` (sync or async) every `every` seconds until it holds; fail after
-    `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {within} s")
-        await asyncio.sleep(every)

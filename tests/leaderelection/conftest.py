@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -73,21 +73,6 @@ async def campaigning(elector: LeaderElector) -> AsyncIterator[asyncio.Task[None
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
-
-
-async def eventually(condition: Callable[[], Awaitable[bool] | bool], *,
-                     within: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.005)
 
 
 @pytest.fixture

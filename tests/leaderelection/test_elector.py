@@ -17,8 +17,9 @@ from controllerkit.leaderelection import (
     LeaseLock,
     LeaseRecord,
 )
+from controllerkit.testing import eventually
 
-from .conftest import SteppedClock, campaigning, config, eventually
+from .conftest import SteppedClock, campaigning, config
 from .partition import Partition
 
 BASE = datetime(2030, 1, 1, tzinfo=UTC)

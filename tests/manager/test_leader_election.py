@@ -22,6 +22,7 @@ from controllerkit.manager import Manager
 from controllerkit.meta import CONFIG_MAP, LEASE
 from controllerkit.reconcile import Request, Result
 from controllerkit.sharding import ShardingConfig
+from controllerkit.testing import eventually
 
 from ..client.kinds import configmap
 from ..leaderelection.partition import Partition, partitioned_client
@@ -80,16 +81,6 @@ def _done_or(task: asyncio.Task[None], condition: bool) -> bool:
     if task.done():
         task.result()
     return condition
-
-
-async def eventually(condition: Callable[[], bool], *, within: float = 30.0) -> None:
-    """Poll `condition` every few milliseconds (real time) until it holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.01)
 
 
 async def drive(clock: FakeClock, condition: Callable[[], bool], *, step: float = 0.5,

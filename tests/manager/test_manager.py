@@ -21,11 +21,11 @@ from controllerkit.errors import Forbidden, NoKindMatch
 from controllerkit.manager import QUARANTINE_EVENT_REASON, BindAddress, Manager, parse_bind_address
 from controllerkit.meta import CONFIG_MAP, CUSTOM_RESOURCE_DEFINITION, EVENT, NAMESPACE
 from controllerkit.reconcile import Request, Result
+from controllerkit.testing import eventually
 from controllerkit.workqueue import ItemExponentialFailureRateLimiter
 
 from ..apiserver.manifests import widget_crd
 from ..client.kinds import WIDGET, configmap
-from .conftest import eventually
 
 FAST_RETRIES = ItemExponentialFailureRateLimiter[Request](0.001, 0.01)
 

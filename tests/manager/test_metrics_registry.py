@@ -19,9 +19,9 @@ from controllerkit.client import KubeClient
 from controllerkit.manager import Manager
 from controllerkit.meta import CONFIG_MAP
 from controllerkit.reconcile import Request, Result
+from controllerkit.testing import eventually
 
 from ..client.kinds import configmap
-from .conftest import eventually
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

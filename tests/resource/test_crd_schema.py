@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controllerkit.apiserver.crds import apply_crd_defaults, validate_crd
 from controllerkit.crd import UnsupportedSchema, crd_for, structural_schema
+from controllerkit.kinds import ConfigMap
 from controllerkit.meta import KubeModel
-from controllerkit.resource import ConfigMap, CustomResource, Resource
+from controllerkit.resource import CustomResource, Resource
 
 from .models import ClusterGadget, Widget
 

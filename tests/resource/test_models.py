@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from controllerkit.kinds import ConfigMap
 from controllerkit.meta import CONFIG_MAP, Condition, KubeModel, ListMeta, ObjectMeta, ResourceKind
-from controllerkit.resource import ConfigMap, CustomResource, PrinterColumn, Resource
+from controllerkit.resource import CustomResource, PrinterColumn, Resource
 
 from .models import ClusterGadget, Limits, Port, Tier, Widget, WidgetSpec, WidgetStatus
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from controllerkit.meta import CONFIG_MAP
 from controllerkit.reconcile import Request, Result
 from controllerkit.sharding import ShardCoordinator, ShardingConfig, owner_of
 from controllerkit.sharding.shard_lease import ShardLease
+from controllerkit.testing import eventually
 
 RING = "ring"
 NAMESPACE = "default"
@@ -39,16 +40,6 @@ def key(name: str) -> str:
 def names_owned(identity: str, members: set[str], names: list[str]) -> list[str]:
     """The names among `names` whose key `identity` owns under `members`."""
     return [name for name in names if owner_of(key(name), members) == identity]
-
-
-async def eventually(condition: Callable[[], bool], *, within: float = 10.0) -> None:
-    """Poll `condition` every few milliseconds until it holds; fail after `within` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.005)
 
 
 @dataclass

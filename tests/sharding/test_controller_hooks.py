@@ -13,8 +13,7 @@ from controllerkit.controller import Controller, ControllerBuilder
 from controllerkit.meta import CONFIG_MAP, SECRET
 from controllerkit.owners import set_controller_reference
 from controllerkit.reconcile import Request, Result
-
-from ..controller.conftest import eventually
+from controllerkit.testing import eventually
 
 
 def config_map(name: str) -> dict[str, Any]:

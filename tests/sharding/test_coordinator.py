@@ -19,8 +19,9 @@ from controllerkit.sharding import (
     ShardingConfig,
     ShardLeaseLost,
 )
+from controllerkit.testing import eventually
 
-from .conftest import NAMESPACE, RING, Ring, eventually, names_owned
+from .conftest import NAMESPACE, RING, Ring, names_owned
 
 NAMES = [f"object-{number}" for number in range(30)]
 

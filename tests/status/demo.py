@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controllerkit.gates import Gate, GatePipeline, GateResult
+from controllerkit.gates import Gate, GatePipeline, GateResult, PhaseRules
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ async def event_stream_live(world: World) -> GateResult:
     return GateResult("True", "Registered")
 
 
+LIFECYCLE_PHASES = PhaseRules(setup=("Validated", "EncryptionConfigured", "Bootstrapped"),
+                              sync="SnapshotSynced")
+"""The lifecycle's phases: set up by the first three gates, synced by the snapshot."""
+
+
 def lifecycle() -> GatePipeline[World]:
     return GatePipeline([
         Gate("Validated", validated, ready_reason="ValidationFailed"),
@@ -64,4 +69,4 @@ def lifecycle() -> GatePipeline[World]:
         Gate("Bootstrapped", bootstrapped, ready_reason="BootstrapNotComplete"),
         Gate("SnapshotSynced", snapshot_synced, ready_reason="InitialSyncInProgress"),
         Gate("EventStreamLive", event_stream_live, ready_reason="StreamNotLive"),
-    ])
+    ], phase_rules=LIFECYCLE_PHASES)

@@ -10,9 +10,9 @@ import pytest
 
 from controllerkit.conditions import get_condition
 from controllerkit.gates import Gate, GatePipeline, GateResult, Phase, PhaseRules, derive_phase
-from controllerkit.meta import JSONObject
+from controllerkit.meta import Condition, JSONObject, KubeModel
 
-from .demo import World, lifecycle
+from .demo import LIFECYCLE_PHASES, World, lifecycle
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 GATES = ("Validated", "EncryptionConfigured", "Bootstrapped", "SnapshotSynced",
@@ -196,8 +196,8 @@ PHASES = {
 @pytest.mark.parametrize(("conditions", "phase"), PHASES.values(), ids=PHASES.keys())
 def test_phase_is_a_pure_function_of_the_conditions(conditions: list[JSONObject],
                                                     phase: str) -> None:
-    assert derive_phase(conditions) == phase
-    assert derive_phase(list(reversed(conditions))) == phase
+    assert derive_phase(conditions, LIFECYCLE_PHASES) == phase
+    assert derive_phase(list(reversed(conditions)), LIFECYCLE_PHASES) == phase
 
 
 def test_phase_rules_name_other_condition_types() -> None:
@@ -205,6 +205,49 @@ def test_phase_rules_name_other_condition_types() -> None:
     conditions = [c("Installed", "True"), c("Migrated", "False")]
     assert derive_phase(conditions, rules) == Phase.SYNCING
     assert derive_phase([*conditions, c("Available", "True")], rules) == Phase.RUNNING
+
+
+async def test_by_default_the_last_gate_is_the_sync_and_the_others_the_setup() -> None:
+    async def fine(_: None) -> GateResult:
+        return GateResult("True", "OK")
+
+    async def migrating(_: None) -> GateResult:
+        return GateResult("False", "InProgress")
+
+    pipeline = GatePipeline([Gate("Installed", fine), Gate("Migrated", migrating)])
+    assert pipeline.phase_rules == PhaseRules(setup=("Installed",), sync="Migrated")
+    outcome = await pipeline.run(None, {}, now=T0)
+    assert outcome.phase == Phase.SYNCING
+
+
+class ModelStatus(KubeModel):
+    conditions: list[Condition] = []
+    phase: str | None = None
+    observed_generation: int | None = None
+    other: str = "kept"
+
+
+async def test_a_status_model_gets_the_conditions_phase_and_generation() -> None:
+    status = ModelStatus()
+    pipeline = lifecycle()
+    outcome = await pipeline.run(World(snapshot="Running"), status, generation=2, now=T0)
+    assert [c.type for c in status.conditions] == [*GATES, "Ready"]
+    assert all(isinstance(c, Condition) and c.observed_generation == 2
+               for c in status.conditions)
+    assert (status.phase, status.observed_generation, status.other) == (
+        Phase.SYNCING, 2, "kept")
+    again = await pipeline.run(World(snapshot="Running"), status, generation=2,
+                               now=T0 + timedelta(hours=1))
+    assert outcome.changed and not again.changed
+    assert {c.last_transition_time for c in status.conditions} == {T0}
+
+
+async def test_a_status_model_without_the_pipeline_fields_is_refused() -> None:
+    class Bare(KubeModel):
+        conditions: list[Condition] = []
+
+    with pytest.raises(TypeError, match="observed_generation, phase"):
+        await lifecycle().run(World(), Bare(), now=T0)
 
 
 def test_gate_types_must_be_unique() -> None:

@@ -58,7 +58,7 @@ def test_in_a_test_suite_it_waits_and_its_timeout_names_the_last_assertion(
     result = suite.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "E*AssertionError: the widget to be Ready: not passed within 0.2 s (* attempts); "
+        "E*AssertionError: the widget to be Ready: not passed within 0.2 s (*); "
         "last raised AssertionError: assert 'Pending' == 'Ready'*",
     ])
 

@@ -1,12 +1,12 @@
 """Helpers of the binding controller tests: identities with the RBAC of
-`examples/binding/rbac.yaml`, bindings, polling, the controller and the runtime simulator run
+`examples/binding/rbac.yaml`, bindings, the controller and the runtime simulator run
 in the test's event loop, a recording watch, and the lifecycle invariants."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,11 +85,6 @@ def spritz(name: str, *, annotations: dict[str, str] | None = None) -> JSONObjec
             "metadata": {"name": name, "namespace": NAMESPACE,
                          "annotations": annotations or {}},
             "spec": {"image": "example/runtime:1"}}
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 15.0) -> Any:
-    """Poll `check` (sync or async) until it returns something truthy; its last value."""
-    return await shared.eventually(check, within=within, interval=0.02)
 
 
 def running(manager: Manager) -> contextlib.AbstractAsyncContextManager[Manager]:

@@ -17,6 +17,7 @@ import pytest
 from controllerkit import Manager
 from controllerkit.apiserver.kubeconfig import write_kubeconfig
 from controllerkit.controller import set_controller_reference
+from controllerkit.testing import eventually
 from examples.binding.kinds import SPRITZ, SPRITZ_BINDING, SpritzBinding
 from examples.binding.naming import binding_resource_name, candidate_name
 from examples.binding.runtimes import candidate_object
@@ -29,7 +30,6 @@ from .support import (
     binding,
     controller_manager,
     created_per_revision,
-    eventually,
     get_binding,
     orphans,
     phase_is,
@@ -151,8 +151,8 @@ async def test_a_candidate_created_before_a_lost_status_write_is_taken_over(
     # exists (owned by the binding), the status still says nothing was created.
     created = await cluster.admin.create(SPRITZ_BINDING, binding(KEY, revision="r1"),
                                          namespace=NAMESPACE)
-    model = SpritzBinding.model_validate(created)
-    leftover = candidate_object(created, model, runtime_name(1), "r1")
+    leftover = set_controller_reference(created, candidate_object(
+        SpritzBinding.model_validate(created), runtime_name(1), "r1"))
     await cluster.admin.create(SPRITZ, leftover, namespace=NAMESPACE)
 
     async with recording(cluster.admin) as recorder, running(

@@ -11,6 +11,7 @@ import pytest
 from controllerkit import KubeClient, Manager
 from controllerkit.clock import FakeClock
 from controllerkit.meta import JSONObject
+from controllerkit.testing import eventually
 from examples.binding.app import Settings, create_manager
 from examples.binding.kinds import SPRITZ
 from examples.binding.simulator import (
@@ -22,7 +23,7 @@ from examples.binding.simulator import (
     add_simulator,
 )
 
-from .support import NAMESPACE, Cluster, eventually, running, spritz, spritzes
+from .support import NAMESPACE, Cluster, running, spritz, spritzes
 
 SETTINGS = SimulatorSettings(ready_delay=5.0, deletion_hold=3.0)
 
@@ -73,7 +74,8 @@ async def test_a_new_runtime_provisions_and_is_ready_after_the_delay(
     runtime = await simulated.runtime()
     assert runtime is not None
     assert runtime["metadata"]["finalizers"] == [SIMULATOR_FINALIZER]
-    assert simulated.clock.next_deadline == SETTINGS.ready_delay
+    # The requeue is set once the reconcile that wrote the phase returns: wait for it.
+    await eventually(lambda: simulated.clock.next_deadline == SETTINGS.ready_delay)
 
     simulated.clock.advance(SETTINGS.ready_delay)
     await eventually(lambda: has_phase(simulated, "Ready"))
@@ -114,7 +116,8 @@ async def test_a_deleted_runtime_is_terminating_for_the_hold_time(
     await simulated.cluster.admin.delete(SPRITZ, "rt", namespace=NAMESPACE)
     await eventually(lambda: has_phase(simulated, "Terminating"))
     deleted_at = simulated.clock.monotonic()
-    assert simulated.clock.next_deadline == deleted_at + SETTINGS.deletion_hold
+    await eventually(
+        lambda: simulated.clock.next_deadline == deleted_at + SETTINGS.deletion_hold)
     simulated.clock.advance(SETTINGS.deletion_hold)
     await eventually(lambda: _gone(simulated))
 

@@ -1,11 +1,11 @@
 """Helpers of the GitTarget controller tests: RBAC-derived identities, git inspection of bare
-repositories, polling, the controller run in the test's event loop, manifests."""
+repositories, the controller run in the test's event loop, manifests."""
 
 from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -89,11 +89,6 @@ def commit_subjects(repository: Path, branch: str = "main") -> list[str]:
     if not git(repository, "branch", "--list", branch).strip():
         return []
     return git(repository, "log", "--reverse", "--format=%s", branch).splitlines()
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 30.0) -> Any:
-    """Poll `check` (sync or async) until it returns something truthy; its last value."""
-    return await shared.eventually(check, within=within)
 
 
 def running(client: KubeClient, settings: Settings, **options: Any

@@ -13,6 +13,7 @@ import yaml
 
 from controllerkit.conditions import format_time
 from controllerkit.meta import SECRET
+from controllerkit.testing import eventually
 from examples.gittarget.app import Settings
 from examples.gittarget.content import decrypt_secret
 from examples.gittarget.encryption_setup import IDENTITY_KEY
@@ -24,7 +25,6 @@ from .support import (
     branch_files,
     commit_subjects,
     conditions,
-    eventually,
     git,
     running,
 )

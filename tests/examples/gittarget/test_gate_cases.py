@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from controllerkit.errors import Forbidden
-from controllerkit.meta import CONFIG_MAP, CUSTOM_RESOURCE_DEFINITION, SECRET
+from controllerkit.meta import CONFIG_MAP, CUSTOM_RESOURCE_DEFINITION, EVENT, SECRET
+from controllerkit.testing import eventually
 from examples.gittarget.app import Settings
 from examples.gittarget.content import generate_identity, recipient_of, recipients_hash
 from examples.gittarget.encryption_setup import IDENTITY_KEY, RECIPIENT_ANNOTATION
@@ -22,7 +24,6 @@ from .support import (
     Cluster,
     RuleChange,
     conditions,
-    eventually,
     provider,
     running,
     summary,
@@ -199,3 +200,20 @@ async def test_a_missing_credentials_secret_keeps_the_worker_from_starting(
                                    namespace=NAMESPACE)
         # Secrets are not watched: the requeue after the short delay notices this one.
         await wait_reason(cluster, "Ready", "OK")
+
+
+async def test_becoming_ready_and_ceasing_to_be_are_recorded_as_events(
+        cluster: Cluster, remote: Path, settings: Settings) -> None:
+    await cluster.admin.create(GIT_PROVIDER, provider(remote), namespace=NAMESPACE)
+    await cluster.admin.create(GIT_TARGET, target(), namespace=NAMESPACE)
+
+    async def recorded(type_: str, reason: str) -> dict[str, Any] | None:
+        found = await cluster.admin.list(EVENT, namespace=NAMESPACE)
+        return next((event for event in found.items if event["involvedObject"]["name"] ==
+                     "cluster" and (event["type"], event["reason"]) == (type_, reason)), None)
+
+    async with running(cluster.controller_client, settings):
+        await eventually(lambda: recorded("Normal", "Ready"))
+        await cluster.admin.delete(GIT_PROVIDER, "repo", namespace=NAMESPACE)
+        regression = await eventually(lambda: recorded("Warning", "ValidationFailed"))
+    assert "ProviderNotFound" in regression["message"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from controllerkit.meta import CONFIG_MAP
+from controllerkit.testing import eventually
 from examples.gittarget.app import Settings
 from examples.gittarget.kinds import GIT_PROVIDER, GIT_TARGET, WATCH_RULE
 
@@ -20,7 +21,6 @@ from .support import (
     Cluster,
     RuleChange,
     conditions,
-    eventually,
     provider,
     running,
     summary,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from controllerkit.meta import CONFIG_MAP
+from controllerkit.testing import eventually
 from examples.gittarget.app import Settings
 from examples.gittarget.kinds import GIT_PROVIDER, GIT_TARGET, WATCH_RULE
 
@@ -14,7 +15,6 @@ from .support import (
     branch_files,
     commit_subjects,
     conditions,
-    eventually,
     provider,
     running,
     target,

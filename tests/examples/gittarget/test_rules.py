@@ -11,7 +11,7 @@ from controllerkit.apiserver import EmbeddedApiServer
 from controllerkit.client import ClientConfig, KubeClient
 from controllerkit.meta import CONFIG_MAP, CUSTOM_RESOURCE_DEFINITION, NAMESPACE, SECRET
 from examples.gittarget.discovery import DiscoveryReader
-from examples.gittarget.kinds import GIT_TARGET, LabelSelector, ResourceRule, crds
+from examples.gittarget.kinds import GIT_TARGET, LabelSelector, ResourceRule, WatchRule, crds
 from examples.gittarget.rules import (
     MirrorSource,
     ScopedRule,
@@ -103,10 +103,11 @@ def test_label_selectors_use_the_query_syntax() -> None:
 
 
 def test_a_target_gets_the_rules_of_its_own_namespace_that_name_it() -> None:
-    def watch_rule(namespace: str, target: str, resource: str) -> dict[str, object]:
-        return {"metadata": {"namespace": namespace, "name": resource},
-                "spec": {"targetRef": {"name": target},
-                         "rules": [{"apiGroups": [""], "resources": [resource]}]}}
+    def watch_rule(namespace: str, target: str, resource: str) -> WatchRule:
+        return WatchRule.model_validate({
+            "metadata": {"namespace": namespace, "name": resource},
+            "spec": {"targetRef": {"name": target},
+                     "rules": [{"apiGroups": [""], "resources": [resource]}]}})
 
     found = rules_for_target("team", "mine", [
         watch_rule("team", "mine", "configmaps"), watch_rule("team", "other", "secrets"),

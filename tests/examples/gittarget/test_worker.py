@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from controllerkit.clock import FakeClock
+from controllerkit.testing import eventually
 from examples.gittarget.content import (
     SecretRenderer,
     bootstrap_files,
@@ -74,15 +75,6 @@ async def remote_log(remote: Path, branch: str = "main") -> list[str]:
 
 async def remote_file(remote: Path, path: str, revision: str = "main") -> bytes:
     return await git_output(remote, "show", f"{revision}:{path}")
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
-    """Poll `check` briefly until it holds (background work runs on subprocesses)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not await check():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

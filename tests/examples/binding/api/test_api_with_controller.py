@@ -9,11 +9,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from controllerkit import Manager
+from controllerkit.testing import eventually
 from examples.binding.app import Settings, create_manager
 from examples.binding.kinds import SPRITZ
 from examples.binding.simulator import SimulatorSettings
 
-from ...support import eventually, running
+from ...support import running
 from .support import NAMESPACE, ApiCluster, InternalApi, upsert_body
 
 KEY = "workspace-bob"

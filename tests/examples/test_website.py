@@ -1,0 +1,124 @@
+"""The tutorial controller (`examples/website.py`) run as users run it, `controllerkit run`, in
+its own process, driven with kubectl: create, spec update, a child deleted by hand, delete —
+with no ERROR logged and no reconcile error counted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controllerkit.crd import crd_for
+from controllerkit.testing import ClusterUnderTest, Kubectl
+
+from examples.website import Website
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTROLLER = "websites.example.com"
+
+
+class ControllerProcess:
+    """`controllerkit run examples.website:manager`, its log read line by line."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "controllerkit.cli", "run", "examples.website:manager",
+             "--kubeconfig", str(kubeconfig), "--metrics-bind-address", "0",
+             "--health-probe-bind-address", "0"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.lines: list[str] = []
+
+    def wait_for_line(self, pattern: str) -> re.Match[str]:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+            match = re.search(pattern, line)
+            if match is not None:
+                return match
+        raise AssertionError(f"ended without logging {pattern!r}:\n" + "".join(self.lines))
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.stderr is not None
+        self.lines.extend(self.process.stderr)
+        return self.process.wait(timeout=60)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def controller(apiserver: ClusterUnderTest, kubectl: Kubectl) -> Iterator[ControllerProcess]:
+    kubectl.apply(crd_for(Website))
+    kubectl.run("wait", "--for=condition=Established", "crd/websites.example.com",
+                "--timeout=30s")
+    running = ControllerProcess(apiserver.kubeconfig_path)
+    try:
+        yield running
+    finally:
+        running.kill()
+
+
+def reconcile_errors(metrics_url: str) -> float:
+    with urllib.request.urlopen(f"{metrics_url}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    found = re.search(r'^controller_runtime_reconcile_errors_total\{controller="'
+                      + re.escape(CONTROLLER) + r'"\} (\S+)$', text, re.M)
+    assert found is not None, text
+    return float(found.group(1))
+
+
+# The Deployment controller of a real cluster is simulated here by writing the status it would
+# write; the embedded server runs no workload controllers.
+@pytest.mark.apiserver(require_status_precondition=False)
+def test_the_tutorial_controller_runs_a_website_through_its_life_without_an_error(
+    kubectl: Kubectl, controller: ControllerProcess
+) -> None:
+    metrics_url = controller.wait_for_line(r"serving metrics on (http://\S+)").group(1)
+    controller.wait_for_line("caches synced")
+
+    kubectl.apply({"apiVersion": "example.com/v1", "kind": "Website",
+                   "metadata": {"name": "blog", "namespace": "default"},
+                   "spec": {"image": "nginx:1.27", "replicas": 2}})
+    kubectl.run("wait", "--for=jsonpath={.status.conditions[0].reason}=Progressing",
+                "website/blog", "--timeout=60s")
+    deployment = kubectl.json("get", "deployment", "blog")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["metadata"]["ownerReferences"][0]["name"] == "blog"
+
+    kubectl.run("patch", "deployment", "blog", "--subresource=status", "--type=merge",
+                "-p", json.dumps({"status": {"replicas": 2, "readyReplicas": 2}}))
+    kubectl.run("wait", "--for=condition=Ready", "website/blog", "--timeout=60s")
+    assert kubectl.json("get", "website", "blog")["status"]["readyReplicas"] == 2
+
+    kubectl.run("patch", "website", "blog", "--type=merge", "-p",
+                json.dumps({"spec": {"replicas": 3}}))
+    kubectl.run("wait", "--for=jsonpath={.spec.replicas}=3", "deployment/blog",
+                "--timeout=60s")
+    kubectl.run("wait", "--for=condition=Ready=false", "website/blog", "--timeout=60s")
+
+    first_uid = deployment["metadata"]["uid"]
+    kubectl.run("delete", "deployment", "blog")
+    kubectl.run("wait", "--for=create", "deployment/blog", "--timeout=60s")
+    assert kubectl.json("get", "deployment", "blog")["metadata"]["uid"] != first_uid
+
+    kubectl.run("delete", "website", "blog", "--timeout=60s")
+    kubectl.run("wait", "--for=delete", "deployment/blog", "--timeout=60s")
+    events = kubectl.json("get", "events", "--field-selector", "involvedObject.name=blog")
+    assert {"Progressing", "Available"} <= {event["reason"] for event in events["items"]}
+
+    assert reconcile_errors(metrics_url) == 0
+    assert controller.stop() == 0
+    errors = [line for line in controller.lines if " ERROR " in line or '"ERROR"' in line]
+    assert errors == [], "".join(controller.lines)
