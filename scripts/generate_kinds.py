@@ -273,7 +273,8 @@ def description(cls: Any, attr: str) -> str:
     doc = doc.replace("  # noqa: E501", "")
     body = doc.split("\n\n", 1)[1] if "\n\n" in doc else ""
     body = body.split(":return:", 1)[0]
-    return textwrap.dedent("        " + body.strip()).strip().translate(_PLAIN_TEXT)
+    lines = (line.strip() for line in body.strip().splitlines())
+    return "\n".join(lines).translate(_PLAIN_TEXT)
 
 
 def collect() -> dict[str, ModelSpec]:

@@ -71,7 +71,7 @@ def test_the_pages_that_teach_by_example_have_runnable_examples() -> None:
     # Guards the marker convention: a typo in it would otherwise silently run nothing.
     pages = {example.page.relative_to(DOCS).as_posix() for example in EXAMPLES}
     expected = {"getting-started.md", "apiserver/index.md", "apiserver/api.md",
-                "apiserver/operations.md"}
+                "apiserver/operations.md", "tutorial.md", "controllers.md", "finalizers.md"}
     assert expected <= pages, f"no runnable examples found on {sorted(expected - pages)}"
 
 

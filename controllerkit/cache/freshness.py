@@ -71,7 +71,8 @@ class Freshness:
     Guarantees: a waiter wakes as soon as its resourceVersion is reached, and every waiter is
     woken or times out; once reached, a resourceVersion stays reached while it is among the
     last `history` ones reached or asked about. Not guaranteed: that a write outside the
-    cache's scope is ever reached before the next list. Everything runs on the event loop.
+    cache's scope, or one whose event a relist from the last resourceVersion skipped, is
+    reached before the next list of the current state. Everything runs on the event loop.
     """
 
     def __init__(self, *, history: int = HISTORY) -> None:

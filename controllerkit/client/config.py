@@ -8,23 +8,25 @@ config = ClientConfig.from_url("https://10.0.0.1:6443", token="...", ca_file="ca
 config = await ClientConfig.load()                             # kubeconfig, else in-cluster
 ```
 
-Kubeconfig files are read with kubernetes-asyncio's loader, so exec plugins, auth providers
-(gcp, oidc), client certificates, `tokenFile` and merged `$KUBECONFIG` lists behave as they do
-there; the result is owned here: a base URL, a `Credentials` source asked before every request,
-an `ssl.SSLContext`, and timeouts. Nothing global is modified (kubernetes-asyncio's default
-`Configuration` is left alone).
+Kubeconfig files are read here (`kubeconfig.py`), merging `$KUBECONFIG` lists and resolving
+relative paths as kubectl does; users authenticate with a token, a `tokenFile` (re-read), a
+client certificate, username and password, or an exec plugin (`exec_credential.py`). Only a
+legacy `auth-provider` user (gcp, azure, oidc) goes through kubernetes-asyncio's loader, which
+is then imported. The result is owned here: a base URL, a `Credentials` source asked before
+every request, an `ssl.SSLContext`, and timeouts. Nothing global is modified.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from .auth_provider import auth_provider_credentials
 from .credentials import (
     DEFAULT_REFRESH_PERIOD,
     Clock,
@@ -33,6 +35,9 @@ from .credentials import (
     StaticCredentials,
     TokenFileCredentials,
 )
+from .exec_credential import ExecCredential, ExecPlugin
+from .kubeconfig import KubeconfigContext, KubeconfigError, load_kubeconfig
+from .tls import client_ssl_context, load_client_certificate
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -109,17 +114,18 @@ class ClientConfig:
         namespace: str = "default",
         timeouts: ClientTimeouts = DEFAULT_TIMEOUTS,
     ) -> ClientConfig:
-        """A server by URL, with an optional bearer token and CA (PEM file or PEM data).
+        """A server by URL, with an optional bearer token and CA (PEM file or PEM data, which
+        wins when both are given).
 
         Without a CA, https servers are verified against the system trust store.
         """
         context = None
         if url.startswith("https://"):
-            context = _ssl_context(
-                ca_file=ca_file,
-                ca_data=ca_data,
-                cert_file=client_cert_file,
-                key_file=client_key_file,
+            ca = ca_data.encode("ascii") if isinstance(ca_data, str) else ca_data
+            context = client_ssl_context(
+                ca=ca or ca_file,
+                certificate=client_cert_file,
+                key=client_key_file,
                 verify=not insecure_skip_tls_verify,
             )
         return cls(
@@ -159,7 +165,7 @@ class ClientConfig:
             credentials = TokenFileCredentials(
                 token_path, refresh_period=refresh_period, clock=clock
             )
-            context = _ssl_context(ca_file=ca_path)
+            context = client_ssl_context(ca=ca_path)
         except (OSError, ValueError, ssl.SSLError) as exc:
             raise ConfigError(f"service account in {service_account_dir} unusable: {exc}") from exc
         namespace_path = service_account_dir / "namespace"
@@ -186,74 +192,47 @@ class ClientConfig:
     ) -> ClientConfig:
         """A kubeconfig context (default: the file's current context).
 
-        `path` defaults to `$KUBECONFIG` (a list separated by `os.pathsep`, merged) or
-        `~/.kube/config`. The user's credential is obtained now (running an exec plugin if the
-        user has one) and again every `refresh_period` seconds and after a 401. Raises
-        `ConfigError` when no file exists or the context is unusable.
+        `path` defaults to `$KUBECONFIG` (a list separated by `os.pathsep`, merged; missing
+        files are skipped) or `~/.kube/config`. The user authenticates with the first of: an
+        auth provider; `tokenFile` (re-read every `refresh_period` seconds and after a 401)
+        or `token`; username and password; a client certificate; an exec plugin, run now and
+        again when its credential is about to expire or after a 401. Raises `ConfigError`
+        when no file exists, the context is unusable or the exec plugin fails.
         """
         paths = os.fspath(path) if path is not None else _default_kubeconfig_paths()
         existing = _existing_paths(paths)
         if not existing:
             raise ConfigError(f"no kubeconfig found at {paths}")
-        # Imported here: the kubernetes-asyncio client package is large and only its config
-        # loader is used, so importing controllerkit.client stays cheap.
-        from kubernetes_asyncio.client import Configuration
-        from kubernetes_asyncio.config import ConfigException, load_kube_config
-
-        async def load(loader: Any | None = None, force: bool = False) -> tuple[Any, Any]:
-            configuration = Configuration()
-            if loader is None:
-                loader = await load_kube_config(
-                    config_file=os.pathsep.join(existing),
-                    context=context,
-                    client_configuration=configuration,
-                    persist_config=False,
-                )
-            else:
-                if force:
-                    # The loader skips an exec plugin while its credential's expiry is in the
-                    # future; after a 401 the credential is known bad, so forget the expiry.
-                    vars(loader).pop("exec_plugin_expiry", None)
-                await loader.load_and_set(configuration)
-            return loader, configuration
-
+        where = f"kubeconfig {paths} (context {context or 'current'})"
         try:
-            loader, configuration = await load()
-        except (ConfigException, AssertionError, KeyError, TypeError, OSError) as exc:
-            raise ConfigError(
-                f"kubeconfig {paths} (context {context or 'current'}) unusable: {exc!r}"
-            ) from exc
-
-        async def reload(force: bool) -> str | None:
-            _, fresh = await load(loader, force)
-            return _authorization(fresh)
-
-        server = str(configuration.host)
+            settings = load_kubeconfig(existing, context)
+        except KubeconfigError as exc:
+            raise ConfigError(f"{where} unusable: {exc}") from exc
+        cluster, user = settings.cluster, settings.user
         ssl_context = None
-        if server.startswith("https://"):
+        if cluster.server.startswith("https://"):
             try:
-                ssl_context = _ssl_context(
-                    ca_file=configuration.ssl_ca_cert,
-                    cert_file=configuration.cert_file,
-                    key_file=configuration.key_file,
-                    verify=bool(configuration.verify_ssl),
+                ssl_context = client_ssl_context(
+                    ca=cluster.certificate_authority,
+                    certificate=user.client_certificate,
+                    key=user.client_key,
+                    verify=not cluster.insecure_skip_tls_verify,
                 )
             except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-                raise ConfigError(
-                    f"kubeconfig {paths} (context {context or 'current'}): TLS settings "
-                    f"unusable: {exc}"
-                ) from exc
-        current = loader.current_context or {}
-        namespace = str((current.get("context") or {}).get("namespace") or "default")
+                raise ConfigError(f"{where}: TLS settings unusable: {exc}") from exc
+        try:
+            credentials = await _kubeconfig_credentials(
+                settings, existing, ssl_context, where=where, refresh_period=refresh_period
+            )
+        except KubeconfigError as exc:
+            raise ConfigError(f"{where} unusable: {exc}") from exc
         return cls(
-            server,
-            credentials=LoaderCredentials(
-                reload, _authorization(configuration), refresh_period=refresh_period
-            ),
+            cluster.server,
+            credentials=credentials,
             ssl_context=ssl_context,
-            tls_server_name=getattr(configuration, "tls_server_name", None) or None,
-            proxy=configuration.proxy or None,
-            namespace=namespace,
+            tls_server_name=cluster.tls_server_name,
+            proxy=cluster.proxy_url,
+            namespace=settings.namespace,
             timeouts=timeouts,
         )
 
@@ -287,31 +266,67 @@ def _existing_paths(paths: str) -> list[str]:
     return [p for p in paths.split(os.pathsep) if p and Path(p).expanduser().exists()]
 
 
-def _authorization(configuration: Any) -> str | None:
-    # kubernetes-asyncio stores the whole header value ("Bearer x", "Basic y") under this key.
-    value = configuration.api_key.get("BearerToken")
-    return str(value) if value else None
-
-
-def _ssl_context(
+async def _kubeconfig_credentials(
+    settings: KubeconfigContext,
+    paths: list[str],
+    ssl_context: ssl.SSLContext | None,
     *,
-    ca_file: str | os.PathLike[str] | None = None,
-    ca_data: bytes | str | None = None,
-    cert_file: str | os.PathLike[str] | None = None,
-    key_file: str | os.PathLike[str] | None = None,
-    verify: bool = True,
-) -> ssl.SSLContext:
-    """A client TLS context trusting the given CA (or the system store), with a client cert."""
-    if isinstance(ca_data, bytes):
-        ca_data = ca_data.decode("ascii")
-    context = ssl.create_default_context(
-        ssl.Purpose.SERVER_AUTH,
-        cafile=os.fspath(ca_file) if ca_file else None,
-        cadata=ca_data or None,
-    )
-    if cert_file:
-        context.load_cert_chain(os.fspath(cert_file), os.fspath(key_file) if key_file else None)
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+    where: str,
+    refresh_period: float,
+) -> Credentials:
+    """The credential source of the context's user, in client-go's order of precedence: an
+    explicit token, password or certificate means the exec plugin is not run."""
+    user = settings.user
+    if user.auth_provider:
+        return await auth_provider_credentials(paths, settings.name, refresh_period=refresh_period)
+    if user.token_file:
+        try:
+            return TokenFileCredentials(user.token_file, refresh_period=refresh_period)
+        except (OSError, ValueError) as exc:
+            raise KubeconfigError(f"tokenFile of user {user.name!r} unusable: {exc}") from exc
+    if user.token:
+        return StaticCredentials.bearer(user.token)
+    if user.username is not None and user.password is not None:
+        basic = base64.b64encode(f"{user.username}:{user.password}".encode()).decode("ascii")
+        return StaticCredentials(f"Basic {basic}")
+    if user.exec is None or user.client_certificate:
+        return StaticCredentials(None)
+    plugin = ExecPlugin(user.exec, cluster=settings.cluster, renew_before=refresh_period)
+    return await _exec_credentials(plugin, ssl_context, where=where, refresh_period=refresh_period)
+
+
+async def _exec_credentials(
+    plugin: ExecPlugin,
+    ssl_context: ssl.SSLContext | None,
+    *,
+    where: str,
+    refresh_period: float,
+) -> LoaderCredentials:
+    """Bearer tokens from `plugin`; a client certificate it returns is loaded into
+    `ssl_context`, again whenever the plugin returns a new one."""
+
+    def present(credential: ExecCredential) -> None:
+        if ssl_context is None or credential.client_certificate is None:
+            return
+        try:
+            load_client_certificate(
+                ssl_context, credential.client_certificate, credential.client_key
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{where}: exec plugin's client certificate unusable: {exc}") from exc
+
+    current = await plugin.credential()
+    present(current)
+
+    async def reload(force: bool) -> str | None:
+        nonlocal current
+        try:
+            fresh = await plugin.credential(force=force)
+        except KubeconfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+        if fresh is not current:
+            present(fresh)
+            current = fresh
+        return fresh.authorization
+
+    return LoaderCredentials(reload, current.authorization, refresh_period=refresh_period)

@@ -30,7 +30,7 @@ from ..cache import HandlerRegistration, SharedInformer
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import Conflict
 from ..logs import reconcile_context
-from ..meta import ResourceKind
+from ..meta import JSONObject, ResourceKind
 from ..reconcile import Reconciler, Request, Result, TerminalError
 from ..workqueue import (
     LOW_PRIORITY,
@@ -223,6 +223,12 @@ class Controller:
         start after this call are not affected (that is the ownership filter's job).
         """
         return await self._running.cancel(which)
+
+    def primary_object(self, request: Request) -> JSONObject | None:
+        """The cached object of `request` in the primary informer (the `for_` kind), if any."""
+        if self._primary is None:
+            return None
+        return self._primary[0].store.get(request.key)
 
     def primary_requests(self) -> set[Request]:
         """The requests of every object in the primary informer's cache (the `for_` kind).

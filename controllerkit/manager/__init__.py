@@ -12,10 +12,10 @@ from .endpoints import CLUSTER_SCOPE, BindAddress, Endpoints, parse_bind_address
 from .manager import (
     DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
     DEFAULT_METRICS_BIND_ADDRESS,
-    QUARANTINE_EVENT_REASON,
     Manager,
 )
 from .metrics import RECONCILE_RESULTS, ControllerMetrics
+from .quarantine_events import QUARANTINE_EVENT_REASON, QuarantineEvents
 
 __all__ = [
     "CLUSTER_SCOPE",
@@ -27,5 +27,6 @@ __all__ = [
     "ControllerMetrics",
     "Endpoints",
     "Manager",
+    "QuarantineEvents",
     "parse_bind_address",
 ]

@@ -52,6 +52,5 @@ class ManagedControllerBuilder(ControllerBuilder):
             raise ValueError(f"a controller named {name!r} was already added; name it with "
                              f".named(...)")
         controller = super().build(reconciler)
-        self._manager.add(controller, kind=self.primary_kind,
-                          needs_leader_election=needs_leader_election)
+        self._manager.add(controller, needs_leader_election=needs_leader_election)
         return controller

@@ -35,13 +35,11 @@ from ..client.protocol import Client
 from ..client.typed import kind_of
 from ..clock import SYSTEM_CLOCK, Clock
 from ..controller import (
+    DEFAULT_MAX_RETRIES,
     Controller,
     ObjectReconciler,
     Predicate,
-    QuarantinedItem,
     ReconcileFunction,
-    ReconcileHooks,
-    ReconcileInfo,
     RequestMapper,
     Trigger,
 )
@@ -49,19 +47,20 @@ from ..errors import Forbidden, NotFound
 from ..events import EventRecorder
 from ..leaderelection import LeaderElectionConfig, LeaderElector
 from ..meta import ResourceKind
+from ..reconcile import Request
 from ..sharding import ShardCoordinator, ShardingConfig
-from ..workqueue import WorkqueueMetrics
+from ..workqueue import RateLimiter, WorkqueueMetrics
 from .builder import ManagedControllerBuilder
 from .endpoints import Endpoints, Servers, parse_bind_address, serve
 from .kinds import check_kinds
 from .metrics import ControllerMetrics
+from .quarantine_events import QuarantineEvents
 from .replicas import leader_elector, readiness_details
 from .workload import ManagedRunnable, Workload
 
 __all__ = [
     "DEFAULT_HEALTH_PROBE_BIND_ADDRESS",
     "DEFAULT_METRICS_BIND_ADDRESS",
-    "QUARANTINE_EVENT_REASON",
     "Manager",
 ]
 
@@ -71,7 +70,6 @@ T = TypeVar("T")
 
 DEFAULT_METRICS_BIND_ADDRESS = "127.0.0.1:8080"
 DEFAULT_HEALTH_PROBE_BIND_ADDRESS = "127.0.0.1:8081"
-QUARANTINE_EVENT_REASON = "ReconcileQuarantined"
 
 
 class Manager:
@@ -178,12 +176,10 @@ class Manager:
         self._clock = clock
         self._controllers: dict[str, Controller] = {}
         self._runnables: list[ManagedRunnable] = []
-        self._kinds: dict[str, ResourceKind] = {}
         self._synced = False
         self._started = False
         self._stop_requested = asyncio.Event()
         self._workload: Workload | None = None
-        self._background: set[asyncio.Task[None]] = set()
         self._signals = 0
         self._closes_client = False
 
@@ -217,6 +213,8 @@ class Manager:
         predicates: Iterable[Predicate] = (),
         max_concurrent_reconciles: int = 1,
         reconcile_timeout: float | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limiter: RateLimiter[Request] | None = None,
         needs_leader_election: bool = True,
         clock: Clock | None = None,
     ) -> Callable[[ReconcileFunction[T]], ReconcileFunction[T]]:
@@ -231,7 +229,8 @@ class Manager:
         itself (see `Trigger`). `namespace` defaults to the manager's;
         `predicates` filter the events of every watch. The controller's name (logs, metrics)
         defaults to the kind's plural and group. `clock` times its requeues and backoff (the
-        system clock by default; a `FakeClock` in tests). Returns the function unchanged.
+        system clock by default; a `FakeClock` in tests). `reconcile_timeout`, `max_retries`
+        and `rate_limiter` are the `Controller` options. Returns the function unchanged.
         """
         def declare(function: ReconcileFunction[T]) -> ReconcileFunction[T]:
             primary = _resource_kind(kind)
@@ -243,7 +242,8 @@ class Manager:
             controller_name = name or primary.group_resource
             builder.named(controller_name).with_predicates(*predicates).with_options(
                 max_concurrent_reconciles=max_concurrent_reconciles,
-                reconcile_timeout=reconcile_timeout, clock=clock)
+                reconcile_timeout=reconcile_timeout, max_retries=max_retries,
+                rate_limiter=rate_limiter, clock=clock)
             informer = self.informers.informer(
                 primary, namespace=builder.scope_of(primary, namespace))
             client = self.cached_client.for_writer(controller_name,
@@ -269,10 +269,9 @@ class Manager:
         return ManagedControllerBuilder(self).with_options(
             queue_metrics=self.workqueue_metrics, own_writes=self.cached_client.writes)
 
-    def add(self, controller: Controller, *, kind: ResourceKind | None = None,
-            needs_leader_election: bool = True) -> None:
-        """Run `controller` with the manager; `kind` (its primary kind) lets the manager
-        record a Kubernetes Event on an object whose key is quarantined.
+    def add(self, controller: Controller, *, needs_leader_election: bool = True) -> None:
+        """Run `controller` with the manager, which records a Kubernetes Event on an object
+        whose key it quarantines.
 
         Names must be unique; controllers are added before `run()`. Reconcile metrics are
         exported for every controller; work-queue metrics only if it was built with
@@ -287,11 +286,8 @@ class Manager:
         self._runnables.append(ManagedRunnable(
             f"controller {controller.name}", controller.run, needs_leader_election,
             controller))
-        kind = kind or controller.kind
-        if kind is not None:
-            self._kinds[controller.name] = kind
         self.controller_metrics.track(controller)
-        controller.add_hooks(_QuarantineEvents(self, controller))
+        controller.add_hooks(QuarantineEvents(self.event_recorder, controller))
 
     def add_runnable(
         self,
@@ -329,39 +325,6 @@ class Manager:
     def ready(self) -> bool:
         """True from the moment every cache synced until the graceful stop begins."""
         return self._synced
-
-    # -- quarantine Events -------------------------------------------------------------------
-
-    def _record_quarantine(self, controller: Controller, item: QuarantinedItem) -> None:
-        kind = self._kinds.get(controller.name)
-        if kind is None or not self._started:
-            return
-        self._spawn(self._quarantine_event(controller, kind, item))
-
-    async def _quarantine_event(
-        self, controller: Controller, kind: ResourceKind, item: QuarantinedItem
-    ) -> None:
-        # The Event needs the object's uid to show up in `kubectl describe`: read it.
-        request = item.request
-        try:
-            obj = await self.client.get(kind, request.name,
-                                        namespace=request.namespace or None)
-        except NotFound:
-            return  # deleted meanwhile: its key leaves the quarantine on the delete event
-        except Exception as error:
-            logger.warning("%s: no Event for quarantined %s: reading it failed: %s",
-                           controller.name, request, error)
-            return
-        self.event_recorder.event(
-            obj, "Warning", QUARANTINE_EVENT_REASON,
-            f"controller {controller.name} stopped retrying after {item.failures} failed "
-            f"reconciles; it retries when the object changes or is requeued. Last error: "
-            f"{item.last_error}")
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -485,8 +448,6 @@ class Manager:
         return True
 
     async def _finish_background(self) -> None:
-        if self._background:
-            await asyncio.wait(set(self._background))
         if self._owns_recorder:
             await self.event_recorder.aclose()
 
@@ -513,17 +474,6 @@ def _sync_hint(error: BaseException | None) -> str:
     if isinstance(error, Forbidden):
         return "the credentials may not list or watch this kind: check the RBAC rules"
     return "the server could not be listed in time"
-
-
-class _QuarantineEvents(ReconcileHooks):
-    """Records a Warning Event on each object whose key a controller quarantines."""
-
-    def __init__(self, manager: Manager, controller: Controller) -> None:
-        self._manager = manager
-        self._controller = controller
-
-    def quarantined(self, info: ReconcileInfo, item: QuarantinedItem) -> None:
-        self._manager._record_quarantine(self._controller, item)
 
 
 def _resource_kind(kind: KindOrModel) -> ResourceKind:

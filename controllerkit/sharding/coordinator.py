@@ -231,9 +231,23 @@ class ShardCoordinator:
             raise self._lost_error() from None  # ends this task; run() raises it
         if written:
             self._unsure.clear()
+            self._follow_first_view()
         else:
             self._unsure.add(view)
         return written
+
+    def _follow_first_view(self) -> None:
+        """Wait for the newest own write instead, while the first view is not reached yet.
+
+        A cache that shows a later write of the own Lease shows the first view and every
+        peer view before it too (a watch delivers in order); and a relist from the last
+        resourceVersion may skip the first view's own event, which would leave it never
+        reached exactly.
+        """
+        informer = self._informer
+        if (self._first_view_version and informer is not None
+                and not informer.store.has_reached(self._first_view_version)):
+            self._first_view_version = self.lease.resource_version
 
     async def _renew_forever(self) -> None:
         retry = self.config.retry_period

@@ -63,7 +63,7 @@ def add_binding_controller(manager: Manager, *, retry_delay: float = RETRY_DELAY
             return None
         binding = await ctx.finalize(binding, BINDING_FINALIZER, _keep_runtimes)
         if binding is None:
-            return None
+            return None  # being deleted: its runtimes are garbage-collected
         current = binding.status or SpritzBindingStatus()
         found = await runtimes.observe(ctx.client, binding)
         step = plan(binding, {name: runtimes.runtime_view(obj) for name, obj in found.items()})

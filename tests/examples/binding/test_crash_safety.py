@@ -52,6 +52,8 @@ class ControllerProcess:
         self.kubeconfig = kubeconfig
         self.logs = logs
         self.started = 0
+        self.boundary = 0
+        """How many binding events the watch had seen at the phase boundary of the last kill."""
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -86,16 +88,24 @@ def controller_process(cluster: Cluster, tmp_path: Path) -> Iterator[ControllerP
         process.kill()
 
 
-def reached(recorder: Recorder, phase: str, *, after: int) -> bool:
-    """The watch saw the binding in `phase` after its first `after` events."""
-    return any(status_of(obj).get("phase") == phase
-               for obj in recorder.of("SpritzBinding")[after:])
+def reached(recorder: Recorder, phase: str, *, after: int) -> int:
+    """How many binding events the watch had seen when it first saw the binding in `phase`
+    after its first `after` events; 0 while it has not."""
+    history = recorder.of("SpritzBinding")
+    return next((index + 1 for index in range(after, len(history))
+                 if status_of(history[index]).get("phase") == phase), 0)
 
 
 async def kill_when(recorder: Recorder, controller: ControllerProcess, phase: str) -> None:
-    """Wait until the binding enters `phase`, kill -9 the controller at once, restart it."""
-    seen = len(recorder.of("SpritzBinding"))
-    await eventually(lambda: reached(recorder, phase, after=seen), within=20)
+    """Wait until the binding enters `phase` after the previous kill's boundary, kill -9 the
+    controller at once, restart it.
+
+    The controller may be past `phase` when the kill lands (a pass that wrote a status is
+    followed by the next one at once): that is a crash point too. The next boundary is looked
+    for after this one, not after the kill, so a phase reached just before it counts.
+    """
+    controller.boundary = await eventually(
+        lambda: reached(recorder, phase, after=controller.boundary), within=20)
     controller.restart()
 
 

@@ -146,20 +146,26 @@ async def test_upsert_to_ready_then_a_new_revision_cuts_over_and_cleans_up(
         assert status_of(final)["observedGeneration"] == final["metadata"]["generation"]
 
 
-async def _deleting(cluster: Cluster, name: str) -> JSONObject | None:
+async def _deleting(cluster: Cluster, name: str) -> JSONObject:
     runtime = (await spritzes(cluster.admin)).get(name)
-    if runtime and runtime["metadata"].get("deletionTimestamp") and (
-            runtime.get("status") or {}).get("phase") == "Terminating":
-        return runtime
-    return None
+    assert runtime and runtime["metadata"].get("deletionTimestamp") and (
+        runtime.get("status") or {}).get("phase") == "Terminating", runtime
+    return runtime
 
 
-async def _reconciled_after(cluster: Cluster, stamp: str) -> JSONObject | None:
+async def _reconciled_after(cluster: Cluster, stamp: str) -> JSONObject:
     obj = await get_binding(cluster.admin)
     reconciled = status_of(obj).get("lastReconciledAt")
-    if reconciled and datetime.fromisoformat(reconciled) > datetime.fromisoformat(stamp):
-        return obj
-    return None
+    assert reconciled and datetime.fromisoformat(reconciled) > datetime.fromisoformat(stamp), (
+        f"last reconciled at {reconciled}, not after {stamp}")
+    return obj
+
+
+def _first_with_cleanup(recorder: Recorder, name: str) -> JSONObject:
+    """The first binding the watch saw with runtime `name` in cleanup."""
+    found = [obj for obj in recorder.of("SpritzBinding") if refs(obj)["cleanup"] == name]
+    assert found, f"no binding with {name} in cleanup yet"
+    return found[0]
 
 
 async def test_a_terminal_candidate_goes_to_cleanup_and_the_next_sequence_follows(
@@ -173,9 +179,7 @@ async def test_a_terminal_candidate_goes_to_cleanup_and_the_next_sequence_follow
         await set_annotation(cluster, first, SIMULATE_ANNOTATION, "error")
 
         # One pass moves the failed candidate to cleanup and creates its successor.
-        replaced = await eventually(lambda: next(
-            (obj for obj in recorder.of("SpritzBinding") if refs(obj)["cleanup"] == first),
-            None))
+        replaced = await eventually(lambda: _first_with_cleanup(recorder, first))
         assert refs(replaced)["candidate"] == second
         assert status_of(replaced)["nextRuntimeSequence"] == 2
         assert refs(replaced)["phase"] == "creating"

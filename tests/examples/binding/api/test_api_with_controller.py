@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from controllerkit import Manager
 from controllerkit.testing import eventually
@@ -40,11 +41,10 @@ async def test_a_binding_upserted_through_the_api_is_replaced_through_it(
     async with controller(cluster):
         assert (await api.put_binding(KEY, upsert_body(revision="r1"))).status == 201
 
-        async def ready_on(revision: str) -> dict[str, object] | None:
-            status = (await api.get_binding(KEY)).data["status"]
-            ready = status.get("phase") == "ready" and \
-                status.get("observedRevision") == revision
-            return status if ready else None
+        async def ready_on(revision: str) -> dict[str, Any]:
+            status: dict[str, Any] = (await api.get_binding(KEY)).data["status"]
+            assert (status.get("phase"), status.get("observedRevision")) == ("ready", revision)
+            return status
 
         status = await eventually(lambda: ready_on("r1"))
         source = status["activeInstanceRef"]["name"]
@@ -54,12 +54,14 @@ async def test_a_binding_upserted_through_the_api_is_replaced_through_it(
         replacement = first.data["replacement"]["instanceId"]
         assert replacement != source
 
-        async def replayed_ready() -> dict[str, object] | None:
+        async def replayed_ready() -> dict[str, Any]:
             answer = await api.replace(source, {"targetRevision": "r2",
                                                 "idempotencyKey": "k1"})
             assert answer.data["replacement"]["instanceId"] == replacement
             assert answer.data["replayed"] is True
-            return answer.data if answer.status == 200 else None
+            assert answer.status == 200, answer
+            data: dict[str, Any] = answer.data
+            return data
 
         done = await eventually(replayed_ready)
         assert done["replacement"] == {"namespace": NAMESPACE, "instanceId": replacement,
