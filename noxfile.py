@@ -23,8 +23,9 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff, mypy --strict on the package, its examples and tests, and the layering contracts."""
     session.install("-e", ".[dev]")
-    session.run("ruff", "check", "controllerkit", "examples", "tests", "benchmarks", "noxfile.py")
-    session.run("mypy", "controllerkit", "examples", "tests")
+    session.run("ruff", "check", "controllerkit", "examples", "tests", "benchmarks", "scripts",
+                "noxfile.py")
+    session.run("mypy", "controllerkit", "examples", "tests", "scripts")
     session.run("lint-imports")
 
 

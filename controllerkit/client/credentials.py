@@ -2,8 +2,8 @@
 
 A client asks its `Credentials` for the header value before every request. Static tokens are
 returned as they are; a rotated service-account token file is re-read once its refresh period
-has passed; kubeconfig users with an exec plugin or an auth provider re-run the
-kubernetes-asyncio loader, which runs the plugin again when its credential has expired. After a
+has passed; kubeconfig users with an exec plugin ask it again, which runs the plugin only when
+its credential is about to expire (an auth provider re-runs kubernetes-asyncio's loader). After a
 401, the client calls `invalidate()` and retries once if a fresh credential may differ, as
 client-go does for exec credentials.
 """
@@ -110,7 +110,7 @@ class LoaderCredentials:
     """Credentials produced by a kubeconfig loader that can run again (exec plugin, auth provider).
 
     `load` returns the header value; it is called again when `refresh_period` has passed
-    (the loader itself skips the plugin while the credential's expiry is in the future) and
+    (the loader itself skips the plugin while the credential is not about to expire) and
     after a 401 (with `force=True`, so an unexpired but revoked credential is replaced too).
     Concurrent requests share one refresh.
     """

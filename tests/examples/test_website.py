@@ -18,7 +18,6 @@ import pytest
 
 from controllerkit.crd import crd_for
 from controllerkit.testing import ClusterUnderTest, Kubectl
-
 from examples.website import Website
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -58,7 +58,7 @@ def test_a_subclass_without_keywords_is_an_abstract_base_without_kind() -> None:
 
 
 def test_a_partial_kind_declaration_is_refused_at_class_definition() -> None:
-    with pytest.raises(TypeError, match="not version, plural"):
+    with pytest.raises(TypeError, match="not version: group, version and kind go together"):
         class Broken(Resource, group="example.com", kind="Broken"):
             pass
 
