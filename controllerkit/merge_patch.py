@@ -8,7 +8,7 @@ from typing import Any
 
 from .meta import JSONObject
 
-__all__ = ["merge_patch"]
+__all__ = ["merge_patch", "merge_patch_of_fields"]
 
 
 def merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> JSONObject:
@@ -31,3 +31,37 @@ def merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> JSONO
         else:
             patch[key] = copy.deepcopy(value)
     return patch
+
+
+def merge_patch_of_fields(current: Mapping[str, Any], desired: Mapping[str, Any]) -> JSONObject:
+    """The JSON merge patch that sets the fields `desired` names, leaving the others alone.
+
+    A field set to None in `desired` is removed; a field `desired` does not name is kept as it
+    is in `current` (a typed model writes the fields it declares and never erases what it
+    does not know). Nested objects are compared field by field; lists are replaced whole,
+    without the None values inside them.
+    """
+    patch: JSONObject = {}
+    for key, value in desired.items():
+        old = current.get(key)
+        if value is None:
+            if old is not None:
+                patch[key] = None
+            continue
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            nested = merge_patch_of_fields(old, value)
+            if nested:
+                patch[key] = nested
+            continue
+        value = _without_nones(value)
+        if key not in current or old != value:
+            patch[key] = value
+    return patch
+
+
+def _without_nones(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _without_nones(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nones(item) for item in value]
+    return copy.deepcopy(value)

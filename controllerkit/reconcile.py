@@ -53,8 +53,10 @@ class Request:
 class Result:
     """What a successful reconcile asks for next.
 
-    `requeue_after` (seconds or a `timedelta`, > 0) reconciles the key again after that
-    delay, or sooner if the object changes meanwhile; `None` (the default) asks for nothing.
+    `requeue_after` (seconds or a `timedelta`, >= 0) reconciles the key again after that
+    delay, or sooner if the object changes meanwhile (0: at once, after the reconciles already
+    queued — for a controller that works in steps and does not wake on its own writes);
+    `None` (the default) asks for nothing.
     """
 
     requeue_after: timedelta | float | None = None

@@ -26,7 +26,7 @@ from ..client.mapper import RestMapper
 from ..client.protocol import Client, PatchType
 from ..client.typed import kind_of
 from ..errors import NotFound
-from ..merge_patch import merge_patch
+from ..merge_patch import merge_patch, merge_patch_of_fields
 from ..meta import JSONObject, ObjectKey, ResourceKind, object_key, resource_version
 from ..objects import to_json_object
 from ..owners import set_controller_reference
@@ -223,7 +223,10 @@ class CachedClient:
         one; preconditioned on `obj`'s resourceVersion (a stale object gets `Conflict`).
 
         Only the status fields that differ are sent (a JSON merge patch), so the spec can never
-        be written this way. Returns the object as stored (or `obj` when nothing differed).
+        be written this way. A dict's status is the whole status (a field it lacks is
+        removed); a model's status writes the fields its class declares (None removes one)
+        and keeps fields it does not declare, such as another writer's. Returns the object
+        as stored (or `obj` when nothing differed).
         """
         body, resource = await self._body(obj, None)
         key = object_key(body)
@@ -234,7 +237,12 @@ class CachedClient:
         informer = self._informer(resource, key[0] or None)
         current = self._peek(informer, key) if informer is not None else None
         before = (current or {}).get("status") or {}
-        difference = merge_patch(before, body.get("status") or {})
+        status = getattr(obj, "status", None) if isinstance(obj, BaseModel) else None
+        if isinstance(status, BaseModel):
+            declared = status.model_dump(mode="json", by_alias=True, exclude_none=False)
+            difference = merge_patch_of_fields(before, declared)
+        else:
+            difference = merge_patch(before, body.get("status") or {})
         if current is not None and not difference:
             return obj
         return _same(obj, await self._write(resource, key, lambda: self.api.patch_status(

@@ -23,7 +23,7 @@ from controllerkit.meta import CONFIG_MAP
 
 from .kinds import configmap
 from .kubeconfigs import ca_data, guarded_tls_server, write_kubeconfig
-from .mutual_tls import client_certificate_front
+from .mutual_tls import ClientCertificateFront, client_certificate_front
 
 V1 = "client.authentication.k8s.io/v1"
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
@@ -93,6 +93,14 @@ async def guarded_tls(tmp_path: Path) -> AsyncIterator[EmbeddedApiServer]:
         yield embedded
 
 
+@pytest.fixture
+async def front(
+    server: EmbeddedApiServer, tmp_path: Path
+) -> AsyncIterator[ClientCertificateFront]:
+    async with client_certificate_front(server.port, tmp_path / "front-tls") as running:
+        yield running
+
+
 def tls_cluster(server: EmbeddedApiServer) -> dict[str, Any]:
     return {"server": server.url, "certificate-authority-data": ca_data(server)}
 
@@ -136,33 +144,29 @@ async def test_exec_plugin_is_told_about_the_cluster_when_it_asks(
 
 
 async def test_exec_plugin_client_certificate_is_presented(
-    server: EmbeddedApiServer, tmp_path: Path, plugin: Plugin
+    front: ClientCertificateFront, tmp_path: Path, plugin: Plugin
 ) -> None:
-    async with client_certificate_front(server.port, tmp_path / "front-tls") as front:
-        certificate, key = front.issue_client_certificate("exec-client")
-        plugin.answer(status={"clientCertificateData": certificate.decode(),
-                              "clientKeyData": key.decode()})
-        path = write_kubeconfig(tmp_path / "config", cluster=front.cluster(),
-                                user=plugin.user())
-        config = await ClientConfig.from_kubeconfig(path)
-        assert "Authorization" not in await config.headers()
-        async with KubeClient(config) as kube:
-            await kube.list(CONFIG_MAP)
-        assert front.client_names == ["exec-client"]
+    certificate, key = front.issue_client_certificate("exec-client")
+    plugin.answer(status={"clientCertificateData": certificate.decode(),
+                          "clientKeyData": key.decode()})
+    path = write_kubeconfig(tmp_path / "config", cluster=front.cluster(), user=plugin.user())
+    config = await ClientConfig.from_kubeconfig(path)
+    assert "Authorization" not in await config.headers()
+    async with KubeClient(config) as kube:
+        await kube.list(CONFIG_MAP)
+    assert front.client_names == ["exec-client"]
 
 
 async def test_exec_plugin_certificate_not_matching_its_key_is_a_config_error(
-    server: EmbeddedApiServer, tmp_path: Path, plugin: Plugin
+    front: ClientCertificateFront, tmp_path: Path, plugin: Plugin
 ) -> None:
-    async with client_certificate_front(server.port, tmp_path / "front-tls") as front:
-        certificate, _ = front.issue_client_certificate("first")
-        _, other_key = front.issue_client_certificate("second")
-        plugin.answer(status={"clientCertificateData": certificate.decode(),
-                              "clientKeyData": other_key.decode()})
-        path = write_kubeconfig(tmp_path / "config", cluster=front.cluster(),
-                                user=plugin.user())
-        with pytest.raises(ConfigError, match="client certificate unusable"):
-            await ClientConfig.from_kubeconfig(path)
+    certificate, _ = front.issue_client_certificate("first")
+    _, other_key = front.issue_client_certificate("second")
+    plugin.answer(status={"clientCertificateData": certificate.decode(),
+                          "clientKeyData": other_key.decode()})
+    path = write_kubeconfig(tmp_path / "config", cluster=front.cluster(), user=plugin.user())
+    with pytest.raises(ConfigError, match="client certificate unusable"):
+        await ClientConfig.from_kubeconfig(path)
 
 
 async def test_expired_credential_makes_the_plugin_run_again(
