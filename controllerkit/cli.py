@@ -26,6 +26,7 @@ from .cache import CacheSyncTimeout
 from .client import KubeClient
 from .client.config import ConfigError
 from .crd import crd_for
+from .errors import NoKindMatch
 from .leaderelection import LeaderElectionConfig, LeadershipLost
 from .logs import configure_logging
 from .manager import Manager
@@ -378,7 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "%s; all work stopped, exiting with status %d so that the process is "
                 "restarted", lost, EXIT_LEASE_LOST)
             return EXIT_LEASE_LOST
-        except (LaunchError, ConfigError, CacheSyncTimeout, OSError, ValueError) as exc:
+        except (LaunchError, ConfigError, CacheSyncTimeout, NoKindMatch, OSError,
+                ValueError) as exc:
             print(f"controllerkit run: {exc}", file=sys.stderr)
             return 1
         return 0

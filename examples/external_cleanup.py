@@ -34,7 +34,12 @@ class DnsZone:
         return record[0] if record else None
 
     async def publish(self, owner: str, host: str, address: str) -> None:
-        """Make `host` resolve to `address`, and `owner`'s other host names to nothing."""
+        """Make `host` resolve to `address`, and `owner`'s other host names to nothing.
+
+        A host another owner holds is refused (`PermissionError`) and left as it is."""
+        holder = self.records.get(host, ("", owner))[1]
+        if holder != owner:
+            raise PermissionError(f"{host} belongs to {holder}")
         await self.withdraw(owner)
         self.records[host] = (address, owner)
 

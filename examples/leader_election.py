@@ -14,8 +14,9 @@ Run two replicas against a cluster (or `controllerkit apiserver`), each in its o
     kubectl create configmap demo && kubectl label configmap demo example.com/leader-demo=true
     kubectl get lease leader-election-example -o jsonpath='{.spec.holderIdentity}'
 
-Stop the leader (Ctrl-C): the other replica stamps `demo` with its own identity.
-`--identity "$POD_NAME"` names a replica in the Lease (by default `<hostname>_<uuid>`).
+Stop the leader (Ctrl-C): the other replica stamps `demo` with its own identity. A replica
+is named `<hostname>_<uuid>` in the Lease unless started with
+`--leader-elect --identity "$POD_NAME"`.
 """
 
 from controllerkit import Context, Manager

@@ -75,10 +75,11 @@ async def reconcile(backup: Backup | None, ctx: Context) -> None:
         return
     backup.status = backup.status or BackupStatus()
     was = {condition.type: condition.status for condition in backup.status.conditions}
-    for type, (holds, reason, message) in judge(backup.spec).items():
-        ctx.set_condition(backup, type, holds, reason=reason, message=message)
-        if was.get(type) != str(holds):  # a transition, or the first judgement
+    for condition, (holds, reason, message) in judge(backup.spec).items():
+        ctx.set_condition(backup, condition, holds, reason=reason, message=message)
+        if was.get(condition) != str(holds):  # a transition, or the first judgement
             record = ctx.events.normal if holds else ctx.events.warning
-            record(backup, reason, f"{type} is {holds}" + (f": {message}" if message else ""))
+            record(backup, reason,
+                   f"{condition} is {holds}" + (f": {message}" if message else ""))
     backup.status.observed_generation = backup.metadata.generation
     await ctx.client.write_status(backup)

@@ -33,6 +33,8 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 
+import anyio
+from anyio.abc import TaskStatus
 from prometheus_client import CollectorRegistry
 
 from ..client.protocol import Client, WatchEvent, WatchOptions
@@ -44,6 +46,7 @@ from ..errors import (
     TooManyRequests,
     WatchStalled,
 )
+from ..lifecycle import Lifecycle
 from ..meta import ResourceKind
 from .backoff import Backoff
 from .checkpoint import Checkpoint, CheckpointStore, CheckpointWriter
@@ -69,10 +72,15 @@ logger = logging.getLogger(__name__)
 _SHORT_WATCH_SECONDS = 1.0
 
 
-class Reflector:
+class Reflector(Lifecycle):
     """Feeds one `Store` from a list+watch of `kind` in `namespace` with the given selectors.
 
-    `run()` works until cancelled and never raises for server or network trouble: it logs,
+    Lifecycle (`controllerkit.lifecycle`): `run()` until `stop()` or cancellation, or `async
+    with reflector:`. Started means its loop runs (before the first list or the checkpoint
+    load). Either stop ends the list/watch loop and saves the checkpoint (if any) on the way
+    out. It may run again after it stopped: it resumes from the store's resourceVersion.
+
+    `run()` never raises for server or network trouble: it logs,
     backs off and retries, keeping the store (and its last resourceVersion) meanwhile.
     `on_change` receives every delta the store reports, in order, on the event loop;
     `changes_wanted`, if given, says whether it currently has anyone to deliver them to (when
@@ -128,6 +136,10 @@ class Reflector:
         self._backoff = Backoff(self.options.backoff, clock=clock, random=random)
         self._streaming = self.options.streaming_list
         self._synced = asyncio.Event()
+        self._running = False
+        # A stop asked while not running ends the next run at once; each run consumes it.
+        self._stop_requested = False
+        self._watching: anyio.CancelScope | None = None  # cancelled by stop()
         self._warm = False
         # 410 answers since the last event that arrived: more than one means relists fail.
         self._expired_in_a_row = 0
@@ -155,27 +167,56 @@ class Reflector:
 
     # -- the loop --------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """List (or load the checkpoint), then watch and re-watch, until cancelled."""
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """List (or load the checkpoint), then watch and re-watch, until stopped or cancelled.
+
+        Reports started at once. Owns the task that loads a lazy snapshot; it has ended when
+        this returns. The checkpoint (if any) is saved on the way out, also when cancelled.
+        """
+        if self._running:
+            raise RuntimeError(f"{self!r} is already running")
+        self._running = True
         try:
-            # Run again after a stop: the store still holds a complete state; resume it.
-            need_list = not (self.has_synced or await self._start_warm())
-            if self._checkpoint_store is not None:
-                self._writer = CheckpointWriter(
-                    self._checkpoint_store, self.scope, self._snapshot,
-                    interval=self.options.checkpoint_interval,
-                    max_pending_events=self.options.checkpoint_max_pending_events,
-                    clock=self._clock, can_save=lambda: self._loader.complete,
-                    registry=self._registry,
-                )
-            await self._list_and_watch(need_list)
+            async with anyio.create_task_group() as loading:
+                with anyio.CancelScope() as self._watching:
+                    if self._stop_requested:
+                        self._watching.cancel()
+                    task_status.started()
+                    # Run again after a stop: the store still holds a complete state; resume.
+                    need_list = not (self.has_synced or await self._start_warm())
+                    if self._loader.loading:
+                        loading.start_soon(self._loader.load_rest,
+                                           name=f"snapshot loader {self.describe()}")
+                    if self._checkpoint_store is not None:
+                        self._writer = CheckpointWriter(
+                            self._checkpoint_store, self.scope, self._snapshot,
+                            interval=self.options.checkpoint_interval,
+                            max_pending_events=self.options.checkpoint_max_pending_events,
+                            clock=self._clock, can_save=lambda: self._loader.complete,
+                            registry=self._registry,
+                        )
+                    await self._list_and_watch(need_list)
+                loading.cancel_scope.cancel()  # finish() below reads the rest at once
         finally:
-            await self._loader.aclose()
+            self._watching = None
+            self._stop_requested = False
+            self._running = False
             self._loader.finish()
             if self._writer is not None:
-                # Saves the state at shutdown, so a restart replays only what came after.
-                await self._writer.aclose()
+                # Saves the state at shutdown, so a restart replays only what came after;
+                # shielded, so that a cancelled run still saves it.
+                with anyio.CancelScope(shield=True):
+                    await self._writer.aclose()
                 self._writer = None
+
+    def stop(self) -> None:
+        """Ask the loop to end; `run()` then saves the checkpoint and returns. Idempotent.
+
+        Asked while not running, it ends the next run as soon as it starts.
+        """
+        self._stop_requested = True
+        if self._watching is not None:
+            self._watching.cancel()
 
     async def _list_and_watch(self, need_list: bool) -> None:
         stream: AsyncIterator[WatchEvent] | None = None
@@ -228,7 +269,9 @@ class Reflector:
                              level=logging.ERROR, traceback=True)
             finally:
                 if stream is not None:
-                    await _close(stream)
+                    # Shielded: a stop or cancellation must still release the connection.
+                    with anyio.CancelScope(shield=True):
+                        await _close(stream)
                     stream = None
             if delay > 0:
                 await self._clock.sleep(delay)
@@ -276,7 +319,6 @@ class Reflector:
         if not await restore(self.store, checkpoint, self._transform_identity, self.describe(),
                              self._loader.on_damage):
             return False
-        self._loader.start()
         self._warm = True
         self._metrics.warm_start()
         self._synced.set()

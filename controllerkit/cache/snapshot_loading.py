@@ -16,9 +16,10 @@ Until that relist has completed, `complete` is false and the checkpoint writer s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
 
 from ..client.protocol import WatchEvent
 from .checkpoint_codec import CorruptCheckpoint
@@ -36,8 +37,9 @@ class SnapshotLoader:
     """Loads the rest of `store`'s lazy snapshot in the background; one per reflector.
 
     Guarantees: `complete` is false from a lazy restore until every object was read, or, after
-    damage, until `relisted()`; `finish()` reads what is left at once; `aclose()` stops the
-    background task (the store still reads on demand afterwards).
+    damage, until `relisted()`; `load_rest()` (a task of the reflector's task group) reads the
+    file a span per event-loop turn; `finish()` reads what is left at once (the store still
+    reads on demand after `load_rest()` was cancelled).
     """
 
     def __init__(self, store: Store, scope: str, what: str, stats: ReflectorStats,
@@ -47,14 +49,20 @@ class SnapshotLoader:
         self._what = what
         self._stats = stats
         self._metrics = metrics
-        self._damaged = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._damaged = False
+        # The watch that damage interrupts, while one runs over a partly loaded store.
+        self._watching: anyio.CancelScope | None = None
 
     @property
     def complete(self) -> bool:
         """Whether the store holds every object of a complete state (nothing in a file, no
         damage awaiting a relist)."""
-        return not self._damaged.is_set() and not self._store.unloaded
+        return not self._damaged and not self._store.unloaded
+
+    @property
+    def loading(self) -> bool:
+        """Whether the store has a snapshot still in a file (`load_rest()` has work)."""
+        return self._store.unloaded
 
     def on_damage(self, error: CorruptCheckpoint, dropped: int) -> None:
         """`Store.restore_lazy`'s damage callback."""
@@ -63,54 +71,44 @@ class SnapshotLoader:
         logger.warning("%s: the checkpoint snapshot is damaged (%s); %d objects not read yet "
                        "were dropped; relisting and diffing against the rest", self._what,
                        error, dropped)
-        self._damaged.set()
+        self._damaged = True
+        if self._watching is not None:
+            self._watching.cancel()
 
-    def start(self) -> None:
-        """Start loading in the background if the store has a snapshot still in a file."""
-        if self._store.unloaded and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"snapshot-loader:{self._scope}")
-
-    async def _run(self) -> None:
+    async def load_rest(self) -> None:
+        """Read the snapshot still in the file, one span per event-loop turn, until done."""
         store = self._store
         more = store.load_step()
         while more:
             # One span per turn: events and reads go on between them.
-            await asyncio.sleep(0)
+            await anyio.sleep(0)
             more = store.load_step()
 
     async def watch(self, consume: Callable[[AsyncIterator[WatchEvent]], Awaitable[int]],
                     stream: AsyncIterator[WatchEvent]) -> int:
         """`consume(stream)`, interrupted by `SnapshotDamaged` if damage is found meanwhile."""
-        if self._damaged.is_set():
+        if self._damaged:
             raise SnapshotDamaged
         if not self._store.unloaded:
             return await consume(stream)
-        consuming = asyncio.ensure_future(consume(stream))
-        damage = asyncio.ensure_future(self._damaged.wait())
+        count = 0
         try:
-            await asyncio.wait({consuming, damage}, return_when=asyncio.FIRST_COMPLETED)
+            with anyio.CancelScope() as self._watching:
+                count = await consume(stream)
+        except Exception:
+            if self._damaged:
+                raise SnapshotDamaged from None  # the relist supersedes whatever it was
+            raise
         finally:
-            damage.cancel()
-            if not consuming.done():
-                consuming.cancel()
-                await asyncio.gather(consuming, return_exceptions=True)
-        if consuming.cancelled() or self._damaged.is_set():
-            if not consuming.cancelled():
-                consuming.exception()  # Retrieved: the relist supersedes whatever it was.
+            self._watching = None
+        if self._damaged:
             raise SnapshotDamaged
-        return consuming.result()
+        return count
 
     def relisted(self) -> None:
         """The store was replaced by a complete list: whole again."""
-        self._damaged.clear()
+        self._damaged = False
 
     def finish(self) -> None:
         """Read whatever is left in the file now (on shutdown, before the last save)."""
         self._store.load_all()
-
-    async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None

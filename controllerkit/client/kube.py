@@ -176,6 +176,19 @@ class KubeClient:
 
     # reads
 
+    async def api_groups(self) -> JSONObject:
+        """Every served group as an `APIGroupList`, the core group first under the name ""
+        (its versions from `/api`, the others from `/apis`)."""
+        transport = self._require_transport()
+        core = await transport.request("GET", "/api", subject=Subject("APIVersions"))
+        named = await transport.request("GET", "/apis", subject=Subject("APIGroupList"))
+        versions = [{"groupVersion": str(version), "version": str(version)}
+                    for version in core.get("versions") or ()]
+        groups = [{"name": "", "versions": versions,
+                   "preferredVersion": versions[0] if versions else {}}] if versions else []
+        return {"kind": "APIGroupList", "apiVersion": "v1",
+                "groups": [*groups, *(named.get("groups") or ())]}
+
     async def api_resources(self, api_version: str) -> JSONObject:
         """The discovery document (`APIResourceList`) of a group version (`v1`,
         `apps/v1`); `NotFound` when the server does not serve it."""

@@ -70,6 +70,11 @@ class WatchOptions:
 class Client(Protocol):
     """Asynchronous access to one API server."""
 
+    async def api_groups(self) -> JSONObject:
+        """Every served group as an `APIGroupList`, the core group first under the name ""
+        (its versions from `/api`, the others from `/apis`)."""
+        ...
+
     async def api_resources(self, api_version: str) -> JSONObject:
         """The discovery document (`APIResourceList`) of a group version (`v1`,
         `apps/v1`); `NotFound` when the server does not serve it."""

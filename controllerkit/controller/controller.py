@@ -4,7 +4,7 @@
 controller = Controller("widgets", reconciler, max_concurrent_reconciles=4)
 informer.add_handler(EnqueueHandler(informer, controller, own_object=True))
 async with controller:          # waits for its informers' caches, then runs the workers
-    ...
+    ...                         # leaving stops it gracefully
 ```
 
 Usually built by `ControllerBuilder`, which wires the informers and handlers.
@@ -19,16 +19,18 @@ running reconciles that lets them be cancelled (`running`), and the counters (`s
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from types import TracebackType
+
+import anyio
+from anyio.abc import TaskStatus
 
 from ..cache import HandlerRegistration, SharedInformer
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import Conflict
+from ..lifecycle import Lifecycle, unwrapped_errors
 from ..logs import reconcile_context
 from ..meta import JSONObject, ResourceKind
 from ..reconcile import Reconciler, Request, Result, TerminalError
@@ -52,8 +54,13 @@ __all__ = ["DEFAULT_MAX_RETRIES", "Controller", "ControllerStats", "QuarantinedI
 logger = logging.getLogger(__name__)
 
 
-class Controller:
+class Controller(Lifecycle):
     """Reconciles requests from its work queue with `max_concurrent_reconciles` workers.
+
+    Lifecycle (`controllerkit.lifecycle`): `run()` until `stop()`, or `async with
+    controller:`. Started means its workers exist: its informers' caches have synced and
+    every primary key is queued. `stop()` is the graceful stop below; cancelling `run()` the
+    hard one. Runs once.
 
     Guarantees:
 
@@ -78,7 +85,8 @@ class Controller:
       ignored. A change of the object (`enqueue(..., object_changed=True)`) or `requeue()`
       gives it a fresh start with a fresh backoff.
     - Graceful stop (`stop()`, leaving `async with`): no new reconcile starts, queued keys are
-      dropped, in-flight reconciles finish. Cancelling `run()` instead cancels them.
+      dropped, in-flight reconciles finish, then `run()` returns. Cancelling `run()` instead
+      cancels them.
     - With an ownership filter (`set_ownership`), a request is reconciled only if the filter
       accepts it when the worker takes it from the queue; `cancel_reconciles` ends running
       reconciles and returns once they have ended.
@@ -136,9 +144,9 @@ class Controller:
         # Failures in a row per key, for quarantine: conflicts requeue without counting.
         self._failures: Counter[Request] = Counter()
         self._started = False
-        self._stop_requested = asyncio.Event()
-        self._stopped = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._stop_requested = False
+        # Cancelled by stop() while run() waits for the caches.
+        self._syncing: anyio.CancelScope | None = None
 
     def __repr__(self) -> str:
         return f"Controller({self.name!r})"
@@ -299,7 +307,7 @@ class Controller:
 
     async def _reconcile_once(self, request: Request) -> tuple[Outcome, BaseException | None]:
         try:
-            async with asyncio.timeout(self.reconcile_timeout):
+            with anyio.fail_after(self.reconcile_timeout):
                 result = await self.reconciler.reconcile(request)
             if not isinstance(result, Result):
                 raise TypeError(f"reconcile returned {result!r}, not a Result")
@@ -356,86 +364,55 @@ class Controller:
 
     # -- running -----------------------------------------------------------------------------
 
-    async def run(self) -> None:
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Wait for the informers' caches, then reconcile until `stop()` (or cancellation).
 
-        Owns its worker tasks; they have ended when this returns. Runs once: a stopped
-        controller cannot be started again. Raises `CacheSyncTimeout` if a cache does not sync
+        Reports started once its workers exist (the caches have synced and every primary
+        key is queued). Owns its worker tasks; they have ended when this returns. Runs once:
+        a stopped controller cannot be started again; stopped before its caches synced, it
+        returns without starting a worker. Raises `CacheSyncTimeout` if a cache does not sync
         within `cache_sync_timeout`.
         """
         if self._started:
             raise RuntimeError(f"{self!r} runs once")
         self._started = True
         try:
-            if await self._caches_synced():
-                # Level-triggered from the first moment: a warm start from a checkpoint
-                # delivers no initial list, and keys whose last reconcile failed or asked for a
-                # requeue in the previous process must be looked at again.
-                for request in self.primary_requests():
-                    self.enqueue(request, priority=LOW_PRIORITY)
-                async with asyncio.TaskGroup() as workers:
+            if not await self._caches_synced():
+                task_status.started()
+                return
+            # Level-triggered from the first moment: a warm start from a checkpoint delivers
+            # no initial list, and keys whose last reconcile failed or asked for a requeue in
+            # the previous process must be looked at again.
+            for request in self.primary_requests():
+                self.enqueue(request, priority=LOW_PRIORITY)
+            with unwrapped_errors():
+                async with anyio.create_task_group() as workers:
                     for number in range(self.max_concurrent_reconciles):
-                        workers.create_task(self._work(), name=f"{self.name} worker {number}")
+                        workers.start_soon(self._work, name=f"{self.name} worker {number}")
+                    task_status.started()
         finally:
             self.queue.shutdown()
             for registration in self._registrations:
                 registration.remove()
-            self._stopped.set()
 
     async def _caches_synced(self) -> bool:
         """True once every informer synced; False if stop was asked first."""
-        async def all_synced() -> None:
+        with anyio.CancelScope() as self._syncing:
+            if self._stop_requested:
+                self._syncing.cancel()
             for informer in self._informers:
                 await informer.wait_for_sync(self.cache_sync_timeout)
+        self._syncing = None
+        return not self._stop_requested
 
-        syncing = asyncio.ensure_future(all_synced())
-        stopping = asyncio.ensure_future(self._stop_requested.wait())
-        try:
-            await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (syncing, stopping):
-                task.cancel()
-            await asyncio.wait({syncing, stopping})
-        if syncing.cancelled():
-            return False
-        syncing.result()  # raises CacheSyncTimeout
-        return not self._stop_requested.is_set()
+    def stop(self) -> None:
+        """Ask for a graceful stop: start nothing new, drop queued keys, let in-flight
+        reconciles finish; `run()` then returns. Idempotent; returns at once.
 
-    async def stop(self) -> None:
-        """Stop gracefully: start nothing new, let in-flight reconciles finish, end `run()`.
-
-        No-op if the controller never started.
+        Before `run()`, the run ends as soon as it starts.
         """
-        if not self._started:
-            return
-        self._stop_requested.set()
-        await self.queue.shutdown_with_drain()
-        await self._stopped.wait()
-
-    async def __aenter__(self) -> Controller:
-        """Start `run()` in a task this context owns; leaving the block stops gracefully."""
-        if self._task is not None:
-            raise RuntimeError(f"{self!r} is already started")
-        self._task = asyncio.get_running_loop().create_task(self.run(), name=repr(self))
-        await asyncio.sleep(0)  # let run() begin, so stop() always finds it started
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        try:
-            await self.stop()
-        finally:
-            if not task.done():
-                task.cancel()
-            await asyncio.wait({task})
-        if not task.cancelled():
-            error = task.exception()
-            if error is not None:
-                raise error
+        self._stop_requested = True
+        if self._syncing is not None:
+            self._syncing.cancel()
+        # Workers waiting for a key get QueueShutDown; those reconciling finish first.
+        self.queue.shutdown()

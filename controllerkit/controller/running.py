@@ -8,10 +8,11 @@ process may reconcile (`Controller.set_ownership`), or which reconciles to cance
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
+
+import anyio
 
 from ..reconcile import Request
 
@@ -25,15 +26,14 @@ OwnershipFilter = Callable[[Request], bool]
 
 @dataclass(slots=True)
 class _Running:
-    """A reconcile in flight: the worker task running it, and whether it was told to stop."""
+    """A reconcile in flight: the cancel scope it runs in, and an event set when it ended."""
 
-    task: asyncio.Task[object]
-    cancelled: bool = False
-    ended: asyncio.Future[None] | None = None  # made when someone waits for the end
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    ended: anyio.Event = field(default_factory=anyio.Event)
 
 
 class RunningReconciles:
-    """The reconciles running right now, each in the task of the worker that took it."""
+    """The reconciles running right now, each in a cancel scope of the worker that took it."""
 
     def __init__(self) -> None:
         self._running: dict[Request, _Running] = {}
@@ -49,25 +49,15 @@ class RunningReconciles:
 
         Any other cancellation (of the worker itself) propagates.
         """
-        task = asyncio.current_task()
-        assert task is not None
-        running = self._running[request] = _Running(task)
+        running = self._running[request] = _Running()
         try:
-            result = await reconcile
-        except asyncio.CancelledError:
-            # Ours (cancel) unless the worker itself is being cancelled as well.
-            if not running.cancelled or task.uncancel() > 0:
-                raise
+            # The scope swallows only its own cancellation (`cancel`), never the worker's.
+            with running.scope:
+                return await reconcile
             return None
-        else:
-            if running.cancelled:
-                # The reconciler swallowed the cancellation; do not leave it pending.
-                task.uncancel()
-            return result
         finally:
             del self._running[request]
-            if running.ended is not None:
-                running.ended.set_result(None)
+            running.ended.set()
 
     async def cancel(self, which: OwnershipFilter) -> int:
         """Cancel the running reconciles of the requests `which` accepts; wait until they end.
@@ -75,14 +65,8 @@ class RunningReconciles:
         Returns how many were cancelled.
         """
         chosen = [running for request, running in self._running.items() if which(request)]
-        if not chosen:
-            return 0
-        loop = asyncio.get_running_loop()
         for running in chosen:
-            if not running.cancelled:  # once: a second cancel would reach the worker itself
-                running.cancelled = True
-                running.task.cancel()
-            if running.ended is None:
-                running.ended = loop.create_future()
-        await asyncio.wait([running.ended for running in chosen if running.ended is not None])
+            running.scope.cancel()
+        for running in chosen:
+            await running.ended.wait()
         return len(chosen)

@@ -184,11 +184,10 @@ class Workload:
         pending = {task for task in self._running if not task.done()}
         if not pending:
             return
-        stops = [asyncio.ensure_future(runnable.controller.stop())
-                 for task, runnable in self._running.items()
-                 if runnable.controller is not None and task in pending]
         for task, runnable in self._running.items():
-            if runnable.controller is None:
+            if runnable.controller is not None and task in pending:
+                runnable.controller.stop()
+            elif runnable.controller is None:
                 task.cancel()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._grace
@@ -210,8 +209,5 @@ class Workload:
                     self._cancel_leader_work()
                 pending = {task for task in pending if not task.done()}
         finally:
-            for stop in stops:
-                stop.cancel()
-            if stops:
-                await asyncio.wait(stops)
+            pass
         logger.info("runnables stopped")

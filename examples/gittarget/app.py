@@ -103,7 +103,7 @@ def create_manager(client: KubeClient, settings: Settings, *, namespace: str | N
     sessions = TargetSessions(registry, hub, on_change=lambda target: wake.fire(Request(*target)),
                               sync_timeout=settings.snapshot_sync_timeout,
                               retry_after=settings.delays.short.total_seconds(), now=now)
-    gates = GitTargetGates(sessions=sessions, discovery=lambda: DiscoveryReader(client.config),
+    gates = GitTargetGates(sessions=sessions, discovery=lambda: DiscoveryReader(client),
                            key_dir=settings.workdir / "keys")
     add_controller(manager, gates=gates, sessions=sessions, wake=wake, delays=settings.delays,
                    max_concurrent_reconciles=settings.max_concurrent_reconciles, now=now)

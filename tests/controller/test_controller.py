@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import pytest
 
 from controllerkit.cache import InformerFactory, Store
@@ -333,12 +334,13 @@ async def test_graceful_stop_lets_the_in_flight_reconcile_finish_and_starts_noth
     async with InformerFactory(kube) as informers:
         controller, recorder = await start(kube, informers)
         recorder.gate = asyncio.Event()
-        async with controller:
+        async with anyio.create_task_group() as tasks:
+            await tasks.start(controller.run)
             await eventually(lambda: sum(recorder.calls.values()) == 1)
-            stopping = asyncio.create_task(controller.stop())
-            await eventually(lambda: controller.queue.shutting_down)
-            assert not stopping.done()
+            [in_flight] = controller.reconciling
+            controller.stop()
+            assert controller.queue.shutting_down
+            assert controller.reconciling == {in_flight}
             recorder.gate.set()
-            await stopping
         assert controller.stats.results["success"] == 1
         assert sum(recorder.calls.values()) == 1

@@ -121,3 +121,16 @@ def test_the_tutorial_controller_runs_a_website_through_its_life_without_an_erro
     assert controller.stop() == 0
     errors = [line for line in controller.lines if " ERROR " in line or '"ERROR"' in line]
     assert errors == [], "".join(controller.lines)
+
+
+def test_without_its_crd_the_controller_stops_at_once_naming_the_kind(
+    apiserver: ClusterUnderTest,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "controllerkit.cli", "run", "examples.website:manager",
+         "--kubeconfig", str(apiserver.kubeconfig_path), "--metrics-bind-address", "0",
+         "--health-probe-bind-address", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "no kind Website in example.com/v1: the server does not serve" in done.stderr
+    assert "Traceback" not in done.stderr

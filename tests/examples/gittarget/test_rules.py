@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from controllerkit.apiserver import EmbeddedApiServer
-from controllerkit.client import ClientConfig, KubeClient
+from controllerkit.client import KubeClient
 from controllerkit.meta import CONFIG_MAP, CUSTOM_RESOURCE_DEFINITION, NAMESPACE, SECRET
 from examples.gittarget.discovery import DiscoveryReader
 from examples.gittarget.kinds import GIT_TARGET, LabelSelector, ResourceRule, WatchRule, crds
@@ -22,8 +22,8 @@ from examples.gittarget.rules import (
 
 
 @pytest.fixture
-async def reader(server: EmbeddedApiServer) -> AsyncIterator[DiscoveryReader]:
-    async with DiscoveryReader(ClientConfig.from_url(server.url, token=server.token)) as found:
+async def reader(kube: KubeClient) -> AsyncIterator[DiscoveryReader]:
+    async with DiscoveryReader(kube) as found:
         yield found
 
 
@@ -77,12 +77,11 @@ async def test_names_the_server_does_not_serve_are_reported(reader: DiscoveryRea
 async def test_custom_resources_resolve_once_their_crd_is_installed(
         server: EmbeddedApiServer, kube: KubeClient) -> None:
     wanted = [rule(apiGroups=["gittarget.controllerkit.dev"], resources=["gittargets"])]
-    config = ClientConfig.from_url(server.url, token=server.token)
-    async with DiscoveryReader(config) as before:
+    async with DiscoveryReader(kube) as before:
         assert (await resolve(wanted, before)).sources == frozenset()
     for crd in crds():
         await kube.create(CUSTOM_RESOURCE_DEFINITION, crd)
-    async with DiscoveryReader(config) as after:
+    async with DiscoveryReader(kube) as after:
         resolved = await resolve(wanted, after)
     assert resolved.sources == {MirrorSource(GIT_TARGET, "team", "")}
     assert resolved.unresolved == ()
