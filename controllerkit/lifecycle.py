@@ -45,9 +45,9 @@ from types import TracebackType
 from typing import Protocol, Self
 
 import anyio
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 
-__all__ = ["Component", "Lifecycle", "run_stopping_on_cancel", "unwrapped_errors"]
+__all__ = ["Component", "Lifecycle", "run_stopping_on_cancel", "task_group", "unwrapped_errors"]
 
 
 class Component(Protocol):
@@ -103,19 +103,18 @@ class Lifecycle(abc.ABC):
 async def _running(component: Component) -> AsyncIterator[None]:
     block_error: Exception | None = None
     try:
-        with unwrapped_errors():
-            async with anyio.create_task_group() as group:
-                await group.start(component.run)
-                try:
-                    yield
-                except Exception as error:
-                    # Not handed to the task group: it would cancel the run (a hard stop)
-                    # instead of stopping it gracefully.
-                    block_error = error
-                finally:
-                    # A cancellation (the caller's, or the group's after the run failed)
-                    # propagates as it is and cancels the run if it still runs.
-                    component.stop()
+        async with task_group() as group:
+            await group.start(component.run)
+            try:
+                yield
+            except Exception as error:
+                # Not handed to the task group: it would cancel the run (a hard stop)
+                # instead of stopping it gracefully.
+                block_error = error
+            finally:
+                # A cancellation (the caller's, or the group's after the run failed)
+                # propagates as it is and cancels the run if it still runs.
+                component.stop()
     except Exception as run_error:
         if block_error is None:
             raise
@@ -140,6 +139,14 @@ def unwrapped_errors() -> Iterator[None]:
         if error is group:
             raise
         raise error from error.__cause__
+
+
+@asynccontextmanager
+async def task_group() -> AsyncIterator[TaskGroup]:
+    """An anyio task group whose error (a task's, or the block's) comes out as itself."""
+    with unwrapped_errors():
+        async with anyio.create_task_group() as group:
+            yield group
 
 
 async def run_stopping_on_cancel(
@@ -170,19 +177,18 @@ async def run_stopping_on_cancel(
 
     # Started with start_soon, not start(): a cancellation during start() would cancel the
     # task natively, and a native cancellation goes through shields.
-    with unwrapped_errors():
-        async with anyio.create_task_group() as group:
-            group.start_soon(shielded)
-            try:
-                await status.settled.wait()
-                if status.reported or status.returned:
-                    task_status.started()
+    async with task_group() as group:
+        group.start_soon(shielded)
+        try:
+            await status.settled.wait()
+            if status.reported or status.returned:
+                task_status.started()
+            await ended.wait()
+        except anyio.get_cancelled_exc_class():
+            stop()
+            with anyio.CancelScope(shield=True):
                 await ended.wait()
-            except anyio.get_cancelled_exc_class():
-                stop()
-                with anyio.CancelScope(shield=True):
-                    await ended.wait()
-                raise
+            raise
 
 
 class _ForwardedStatus(TaskStatus[None]):

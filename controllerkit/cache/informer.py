@@ -24,11 +24,13 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
-from types import TracebackType
 
+import anyio
+from anyio.abc import TaskStatus
 from prometheus_client import CollectorRegistry
 
 from ..client.protocol import Client
+from ..lifecycle import Lifecycle, task_group
 from ..meta import JSONObject, ResourceKind
 from .checkpoint import CheckpointStore
 from .clock import SYSTEM_CLOCK, Clock
@@ -72,8 +74,14 @@ class HandlerRegistration:
         self.informer.remove_handler(self)
 
 
-class SharedInformer:
+class SharedInformer(Lifecycle):
     """A cache of one kind and scope, kept current by a reflector, shared by many handlers.
+
+    Lifecycle (`controllerkit.lifecycle`): `run()` until `stop()`, or `async with informer:`.
+    Started means its tasks exist (the reflector's loop and the resync), not that it synced:
+    `wait_for_sync` for that. `stop()` ends the reflector's loop and the resync and saves the
+    checkpoint (if any); cancelling `run()` does the same at once. An informer may run again
+    after it stopped: it resumes from where it stopped, with the same cache.
 
     Guarantees: each handler sees the changes in the order the cache applied them; a handler
     that raises is logged and counted (`handler_errors`) and never stops the informer or the
@@ -124,9 +132,9 @@ class SharedInformer:
         self._clock = clock
         self._registrations: tuple[HandlerRegistration, ...] = ()
         self._running = False
-        self._stop_requested = asyncio.Event()
-        self._stopped = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # A stop asked while not running ends the next run at once; each run consumes it.
+        self._stop_requested = False
+        self._resyncing: anyio.CancelScope | None = None
 
     def __repr__(self) -> str:
         return f"SharedInformer({self.reflector.describe()})"
@@ -162,7 +170,7 @@ class SharedInformer:
     async def wait_for_sync(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """Wait until `has_synced`; `CacheSyncTimeout` (with the last error) after `timeout`."""
         try:
-            async with asyncio.timeout(timeout):
+            with anyio.fail_after(timeout):
                 await self.reflector.wait_for_sync()
         except TimeoutError:
             raise CacheSyncTimeout(
@@ -232,68 +240,43 @@ class SharedInformer:
 
     # -- running ---------------------------------------------------------------------------
 
-    async def run(self) -> None:
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """List, watch and deliver until `stop()` is called or the calling task is cancelled.
 
-        Owns the reflector task and the resync task; both have ended when this returns. The
-        checkpoint (if any) is saved on the way out.
+        Reports started once the reflector's and the resync's tasks exist. Owns them; both
+        have ended when this returns. The checkpoint (if any) is saved on the way out.
         """
         if self._running:
             raise RuntimeError(f"{self!r} is already running")
         self._running = True
-        self._stop_requested.clear()
-        self._stopped.clear()
         try:
-            async with asyncio.TaskGroup() as tasks:
-                children = [tasks.create_task(self.reflector.run(), name=f"reflector {self!r}")]
+            async with task_group() as tasks:
+                await tasks.start(self.reflector.run, name=f"reflector {self!r}")
                 if self.resync_period is not None:
-                    children.append(tasks.create_task(
-                        self._resync_every(self.resync_period), name=f"resync {self!r}"))
-                try:
-                    await self._stop_requested.wait()
-                finally:
-                    for child in children:
-                        child.cancel()
+                    tasks.start_soon(self._resync_every, self.resync_period,
+                                     name=f"resync {self!r}")
+                task_status.started()
         finally:
+            self._stop_requested = False
             self._running = False
-            self._stopped.set()
 
-    async def stop(self) -> None:
-        """Stop a running informer and wait until its tasks ended; no-op if not running.
-
-        To stop an informer whose `run()` was scheduled in a task that may not have started
-        yet, cancel that task instead.
-        """
-        if not self._running:
-            return
-        self._stop_requested.set()
-        await self._stopped.wait()
+    def stop(self) -> None:
+        """Ask a running informer to stop (see the class); `run()` returns once its tasks
+        ended. Idempotent; returns at once. Asked while not running, it ends the next run as
+        soon as it starts."""
+        self._stop_requested = True
+        self.reflector.stop()
+        if self._resyncing is not None:
+            self._resyncing.cancel()
 
     async def _resync_every(self, period: float) -> None:
-        while True:
-            await self._clock.sleep(period)
-            if self.has_synced:
-                self.resync()
-
-    async def __aenter__(self) -> SharedInformer:
-        """Start `run()` in a task this context owns; leaving the block stops it."""
-        if self._task is not None:
-            raise RuntimeError(f"{self!r} is already started")
-        self._task = asyncio.get_running_loop().create_task(self.run(), name=repr(self))
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        await asyncio.wait({task})
-        if not task.cancelled():
-            error = task.exception()
-            if error is not None:
-                raise error
+        try:
+            with anyio.CancelScope() as self._resyncing:
+                if self._stop_requested:
+                    self._resyncing.cancel()
+                while True:
+                    await self._clock.sleep(period)
+                    if self.has_synced:
+                        self.resync()
+        finally:
+            self._resyncing = None

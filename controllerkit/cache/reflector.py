@@ -46,7 +46,7 @@ from ..errors import (
     TooManyRequests,
     WatchStalled,
 )
-from ..lifecycle import Lifecycle
+from ..lifecycle import Lifecycle, task_group
 from ..meta import ResourceKind
 from .backoff import Backoff
 from .checkpoint import Checkpoint, CheckpointStore, CheckpointWriter
@@ -177,7 +177,7 @@ class Reflector(Lifecycle):
             raise RuntimeError(f"{self!r} is already running")
         self._running = True
         try:
-            async with anyio.create_task_group() as loading:
+            async with task_group() as loading:
                 with anyio.CancelScope() as self._watching:
                     if self._stop_requested:
                         self._watching.cancel()

@@ -20,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
+import anyio.lowlevel
 
 from ..client.protocol import WatchEvent
 from .checkpoint_codec import CorruptCheckpoint
@@ -62,7 +63,7 @@ class SnapshotLoader:
     @property
     def loading(self) -> bool:
         """Whether the store has a snapshot still in a file (`load_rest()` has work)."""
-        return self._store.unloaded
+        return self._store.unloaded > 0
 
     def on_damage(self, error: CorruptCheckpoint, dropped: int) -> None:
         """`Store.restore_lazy`'s damage callback."""
@@ -81,7 +82,7 @@ class SnapshotLoader:
         more = store.load_step()
         while more:
             # One span per turn: events and reads go on between them.
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             more = store.load_step()
 
     async def watch(self, consume: Callable[[AsyncIterator[WatchEvent]], Awaitable[int]],

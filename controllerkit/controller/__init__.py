@@ -5,7 +5,7 @@
 - `Controller`: the workers, retries with backoff, the quarantine of poisoned keys, graceful
   stop.
 - Predicates to filter events, handlers that map events to requests, owner references, and
-  a finalizer helper.
+  `finalize`, the finalizer helper.
 - `Context` and `ObjectReconciler`: a reconcile function of the object (typed when its kind
   is a model) with a per-reconcile context; `Manager.controller` builds these.
 - `ReconcileHooks`: what runs around every reconcile (metrics, Events, tracing).
@@ -13,15 +13,9 @@
 
 from ..owners import AlreadyOwnedError, controller_reference, set_controller_reference
 from .builder import ControllerBuilder
-from .context import Context, FinalizerMemory
+from .context import Context
 from .controller import Controller
-from .finalizers import (
-    Finalizer,
-    FinalizerOutcome,
-    add_finalizer,
-    has_finalizer,
-    remove_finalizer,
-)
+from .finalizers import FinalizerMemory, finalize
 from .handlers import (
     EnqueueHandler,
     OwnWrites,
@@ -58,9 +52,7 @@ __all__ = [
     "ControllerBuilder",
     "ControllerStats",
     "EnqueueHandler",
-    "Finalizer",
     "FinalizerMemory",
-    "FinalizerOutcome",
     "ObjectReconciler",
     "Outcome",
     "OwnWrites",
@@ -72,13 +64,11 @@ __all__ = [
     "RequestMapper",
     "RequestSink",
     "Trigger",
-    "add_finalizer",
     "and_",
     "controller_reference",
-    "has_finalizer",
+    "finalize",
     "not_",
     "or_",
-    "remove_finalizer",
     "request_for_object",
     "request_for_owner",
     "set_controller_reference",

@@ -17,9 +17,7 @@ async def reconcile(site: Website | None, ctx: Context) -> Result | None:
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -27,39 +25,17 @@ from pydantic import BaseModel
 
 from ..cache.cached_client import CachedClient
 from ..conditions import set_condition
-from ..errors import NotFound
 from ..events import EventRecorder
 from ..meta import Condition, JSONObject, ResourceKind
 from ..objects import to_json_object
 from ..reconcile import Request
+from .finalizers import FinalizerMemory, finalize
 
-__all__ = ["Context", "FinalizerMemory"]
+__all__ = ["Context"]
 
 T = TypeVar("T")
 
 _STATUSES = {True: "True", False: "False", None: "Unknown"}
-
-
-class FinalizerMemory:
-    """The deletions whose cleanup already ran in this process, by object uid and finalizer.
-
-    A cleanup that succeeded is not run again for the same deletion when removing the
-    finalizer has to be retried (a conflict, a crash of the write). Bounded: the oldest
-    entries are forgotten first.
-    """
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._done: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._size = size
-
-    def __contains__(self, entry: tuple[str, str]) -> bool:
-        return entry in self._done
-
-    def add(self, entry: tuple[str, str]) -> None:
-        self._done[entry] = None
-        self._done.move_to_end(entry)
-        while len(self._done) > self._size:
-            self._done.popitem(last=False)
 
 
 class Context:
@@ -87,46 +63,11 @@ class Context:
                        cleanup: Callable[[T], Awaitable[None]]) -> T | None:
         """Keep finalizer `name` on `obj` while it lives; run `cleanup` when it is deleted.
 
-        Not being deleted: adds the finalizer if it is missing and returns the object to go on
-        with (as written, so a status write from it does not conflict). Being deleted: runs
-        `cleanup(obj)` once per deletion in this process, removes the finalizer (which lets
-        the deletion finish) and returns None: stop there. An object already gone, or whose
-        finalizer is already removed, is fine. If `cleanup` raises, the finalizer stays and
-        the error propagates (the reconcile is retried). `cleanup` must be idempotent: another
-        process may run it again after a crash.
+        Returns the object to go on with, or None when it is being deleted (cleaned up):
+        stop there. See `controllerkit.controller.finalizers.finalize` for the contract.
         """
-        if "/" not in name:
-            # Unqualified names collide across owners; the API server warns about them.
-            raise ValueError(f"a finalizer name is domain-qualified ('example.com/{name}')")
-        body = to_json_object(obj)
-        meta = body.get("metadata") or {}
-        finalizers = list(meta.get("finalizers") or ())
-        if not meta.get("deletionTimestamp"):
-            if name in finalizers:
-                return obj
-            return await self._write_finalizers(obj, meta, [*finalizers, name])
-        if name not in finalizers:
-            return None
-        done = (str(meta.get("uid") or ""), name)
-        if done not in self._finalized:
-            await cleanup(obj)
-            self._finalized.add(done)
-        with contextlib.suppress(NotFound):  # the deletion finished meanwhile
-            await self._write_finalizers(obj, meta, [f for f in finalizers if f != name])
-        return None
-
-    async def _write_finalizers(self, obj: T, meta: JSONObject, finalizers: list[str]) -> T:
-        # The resourceVersion read is the precondition: a stale list gets Conflict, never
-        # overwrites another owner's finalizer.
-        written = await self.client.patch(
-            self.kind, str(meta.get("name")),
-            {"metadata": {"finalizers": finalizers}},
-            namespace=meta.get("namespace") or None,
-            resource_version=str(meta.get("resourceVersion") or ""))
-        if isinstance(obj, BaseModel):
-            result: Any = type(obj).model_validate(written)
-            return result  # type: ignore[no-any-return]
-        return written  # type: ignore[no-any-return]
+        return await finalize(self.client, self.kind, obj, name, cleanup,
+                              memory=self._finalized)
 
     def set_condition(self, obj: object, type: str, status: bool | str | None, *,
                       reason: str, message: str = "") -> bool:

@@ -30,7 +30,7 @@ from anyio.abc import TaskStatus
 from ..cache import HandlerRegistration, SharedInformer
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import Conflict
-from ..lifecycle import Lifecycle, unwrapped_errors
+from ..lifecycle import Lifecycle, task_group
 from ..logs import reconcile_context
 from ..meta import JSONObject, ResourceKind
 from ..reconcile import Reconciler, Request, Result, TerminalError
@@ -385,11 +385,10 @@ class Controller(Lifecycle):
             # the previous process must be looked at again.
             for request in self.primary_requests():
                 self.enqueue(request, priority=LOW_PRIORITY)
-            with unwrapped_errors():
-                async with anyio.create_task_group() as workers:
-                    for number in range(self.max_concurrent_reconciles):
-                        workers.start_soon(self._work, name=f"{self.name} worker {number}")
-                    task_status.started()
+            async with task_group() as workers:
+                for number in range(self.max_concurrent_reconciles):
+                    workers.start_soon(self._work, name=f"{self.name} worker {number}")
+                task_status.started()
         finally:
             self.queue.shutdown()
             for registration in self._registrations:

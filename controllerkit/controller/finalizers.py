@@ -1,122 +1,98 @@
 """Finalizers: run cleanup before an object is deleted, exactly as long as it is needed.
 
 A finalizer is a name in `metadata.finalizers`. While it is there, a delete only sets
-`metadata.deletionTimestamp`; the object stays until every finalizer is removed. The pattern,
-as controller-runtime's `finalizer` package has it:
+`metadata.deletionTimestamp`; the object stays until every finalizer is removed. So:
 
 1. Before doing any work that needs cleanup, add the finalizer (and wait for that write).
 2. When the object is being deleted, run the cleanup; once it has succeeded, remove the
    finalizer, which lets the deletion finish.
 
-```python
-finalizer = Finalizer(client, WIDGET, "example.com/cleanup", cleanup=delete_backend)
-outcome = await finalizer.apply(widget)
-if outcome.deleting:
-    return Result()              # cleaned up (or nothing to do); the object is going away
-widget = outcome.object          # carries the finalizer and the new resourceVersion
-```
-
-Every write sends the resourceVersion read, so a stale object gets `Conflict` instead of
-overwriting someone else's finalizer list; the reconcile fails and is retried with the new
-state.
+`finalize` does both; a reconcile function calls it as `ctx.finalize(obj, name, cleanup)`.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from ..client.protocol import Client
-from ..meta import JSONObject, ResourceKind
+from pydantic import BaseModel
 
-__all__ = ["Finalizer", "FinalizerOutcome", "add_finalizer", "has_finalizer",
-           "remove_finalizer"]
+from ..cache.cached_client import CachedClient
+from ..errors import NotFound
+from ..meta import ResourceKind
+from ..objects import to_json_object
 
+__all__ = ["FinalizerMemory", "finalize"]
 
-def has_finalizer(obj: JSONObject, finalizer: str) -> bool:
-    return finalizer in ((obj.get("metadata") or {}).get("finalizers") or ())
-
-
-def _is_deleting(obj: JSONObject) -> bool:
-    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+T = TypeVar("T")
 
 
-async def _write_finalizers(
-    client: Client, kind: ResourceKind, obj: JSONObject, finalizers: list[str]
-) -> JSONObject:
-    meta = obj.get("metadata") or {}
-    patch = {"metadata": {"finalizers": finalizers,
-                          "resourceVersion": meta.get("resourceVersion")}}
-    return await client.patch(kind, meta["name"], patch, namespace=meta.get("namespace"))
+class FinalizerMemory:
+    """The deletions whose cleanup already ran in this process, by object uid and finalizer.
 
-
-async def add_finalizer(
-    client: Client, kind: ResourceKind, obj: JSONObject, finalizer: str
-) -> JSONObject:
-    """Add `finalizer` to the object on the server unless it is there; the object as stored.
-
-    Raises `Conflict` if the object changed since `obj` was read.
-    """
-    if has_finalizer(obj, finalizer):
-        return obj
-    current = list((obj.get("metadata") or {}).get("finalizers") or ())
-    return await _write_finalizers(client, kind, obj, [*current, finalizer])
-
-
-async def remove_finalizer(
-    client: Client, kind: ResourceKind, obj: JSONObject, finalizer: str
-) -> JSONObject:
-    """Remove `finalizer` from the object on the server if it is there; the object as stored.
-
-    Removing the last finalizer of an object being deleted lets the server delete it.
-    Raises `Conflict` if the object changed since `obj` was read.
-    """
-    if not has_finalizer(obj, finalizer):
-        return obj
-    current = (obj.get("metadata") or {}).get("finalizers") or ()
-    return await _write_finalizers(client, kind, obj, [f for f in current if f != finalizer])
-
-
-@dataclass(frozen=True, slots=True)
-class FinalizerOutcome:
-    """What `Finalizer.apply` did: `object` is the latest state it saw or wrote; `deleting`
-    says the object is being deleted (cleanup has run if it was needed), so stop there."""
-
-    object: JSONObject
-    deleting: bool
-
-
-class Finalizer:
-    """One named finalizer with its cleanup, applied at the start of each reconcile.
-
-    `cleanup(obj)` must be idempotent: if removing the finalizer fails after a successful
-    cleanup, the next reconcile runs it again. If it raises, the finalizer stays and the
-    error propagates (the reconcile is retried).
+    A cleanup that succeeded is not run again for the same deletion when removing the
+    finalizer has to be retried (a conflict, a crash of the write). Bounded: the oldest
+    entries are forgotten first.
     """
 
-    def __init__(
-        self,
-        client: Client,
-        kind: ResourceKind,
-        name: str,
-        cleanup: Callable[[JSONObject], Awaitable[None]],
-    ) -> None:
-        if "/" not in name:
-            # The API server warns about unqualified names; they can collide across owners.
-            raise ValueError(f"a finalizer name is domain-qualified ('example.com/{name}')")
-        self.client = client
-        self.kind = kind
-        self.name = name
-        self.cleanup = cleanup
+    def __init__(self, size: int = 10_000) -> None:
+        self._done: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._size = size
 
-    async def apply(self, obj: JSONObject) -> FinalizerOutcome:
-        """Not deleting: make sure the finalizer is on the object. Deleting: if the
-        finalizer is there, run the cleanup and then remove it."""
-        if not _is_deleting(obj):
-            return FinalizerOutcome(await add_finalizer(self.client, self.kind, obj, self.name),
-                                    deleting=False)
-        if not has_finalizer(obj, self.name):
-            return FinalizerOutcome(obj, deleting=True)
-        await self.cleanup(obj)
-        return FinalizerOutcome(
-            await remove_finalizer(self.client, self.kind, obj, self.name), deleting=True)
+    def __contains__(self, entry: tuple[str, str]) -> bool:
+        return entry in self._done
+
+    def add(self, entry: tuple[str, str]) -> None:
+        self._done[entry] = None
+        self._done.move_to_end(entry)
+        while len(self._done) > self._size:
+            self._done.popitem(last=False)
+
+
+async def finalize(client: CachedClient, kind: ResourceKind, obj: T, name: str,
+                   cleanup: Callable[[T], Awaitable[None]], *,
+                   memory: FinalizerMemory) -> T | None:
+    """Keep finalizer `name` on `obj` (of `kind`) while it lives; run `cleanup` when it is
+    deleted.
+
+    Not being deleted: adds the finalizer if it is missing and returns the object to go on
+    with (as written, so a status write from it does not conflict). Being deleted: runs
+    `cleanup(obj)` once per deletion in this process (`memory`), removes the finalizer (which
+    lets the deletion finish) and returns None: stop there. An object already gone, or whose
+    finalizer is already removed, is fine. If `cleanup` raises, the finalizer stays and the
+    error propagates (the reconcile is retried). `cleanup` must be idempotent: another process
+    may run it again after a crash. Every write sends the resourceVersion read, so a stale
+    object gets `Conflict` and never overwrites another owner's finalizer list.
+    """
+    if "/" not in name:
+        # Unqualified names collide across owners; the API server warns about them.
+        raise ValueError(f"a finalizer name is domain-qualified ('example.com/{name}')")
+    meta = to_json_object(obj).get("metadata") or {}
+    finalizers = list(meta.get("finalizers") or ())
+    if not meta.get("deletionTimestamp"):
+        if name in finalizers:
+            return obj
+        return await _write_finalizers(client, kind, obj, meta, [*finalizers, name])
+    if name not in finalizers:
+        return None
+    done = (str(meta.get("uid") or ""), name)
+    if done not in memory:
+        await cleanup(obj)
+        memory.add(done)
+    with contextlib.suppress(NotFound):  # the deletion finished meanwhile
+        await _write_finalizers(client, kind, obj, meta, [f for f in finalizers if f != name])
+    return None
+
+
+async def _write_finalizers(client: CachedClient, kind: ResourceKind, obj: T,
+                            meta: dict[str, Any], finalizers: list[str]) -> T:
+    written = await client.patch(
+        kind, str(meta.get("name")), {"metadata": {"finalizers": finalizers}},
+        namespace=meta.get("namespace") or None,
+        resource_version=str(meta.get("resourceVersion") or ""))
+    if isinstance(obj, BaseModel):
+        result: Any = type(obj).model_validate(written)
+        return result  # type: ignore[no-any-return]
+    return written  # type: ignore[no-any-return]

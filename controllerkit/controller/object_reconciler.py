@@ -24,7 +24,8 @@ from ..cache.cached_client import CachedClient
 from ..events import EventRecorder
 from ..meta import ResourceKind
 from ..reconcile import Request, Result, TerminalError
-from .context import Context, FinalizerMemory
+from .context import Context
+from .finalizers import FinalizerMemory
 
 __all__ = ["ObjectReconciler", "ReconcileFunction"]
 

@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import logging
 
+import anyio
 import pytest
 
 from controllerkit.apiserver import EmbeddedApiServer
@@ -297,16 +298,16 @@ async def test_a_stopped_informer_resumes_where_it_stopped(
     recorder = EventRecorder()
     informer = SharedInformer(kube, CONFIG_MAP, compact=compact, namespace="default", options=FAST)
     informer.add_handler(recorder)
-    runner = asyncio.create_task(informer.run())
-    await informer.wait_for_sync(timeout=10)
-    await informer.stop()
-    await runner
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(informer.run)
+        await informer.wait_for_sync(timeout=10)
+        informer.stop()
     await kube.create(CONFIG_MAP, config_map("while-stopped"))
     server.engine.requests.clear()
-    runner = asyncio.create_task(informer.run())
-    await caught_up(informer, server)
-    await informer.stop()
-    await runner
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(informer.run)
+        await caught_up(informer, server)
+        informer.stop()
     assert recorder.summary() == [("add", ("default", "while-stopped"))]
     assert server.engine.requests.count("list", "configmaps") == 0
     assert all("sendInitialEvents" not in r.query for r in server.engine.requests.records)
