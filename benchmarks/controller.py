@@ -12,13 +12,13 @@ subresource. The contenders (modules of `benchmarks.controller_contenders`):
                      `ctx.set_condition` and `ctx.client.write_status`
   (c) kopf           one `@kopf.on.create` handler patching the status, kopf standalone
 
-Every round starts a fresh API server process (`controllerkit apiserver`, with
-`--status-precondition optional`: the floor and kopf patch status without a resourceVersion),
-installs the CRD and starts the contender. One warm-up Gadget must become Ready before the
-clock starts, so imports, login and cache syncs are not measured. Then N Gadgets are created
-as fast as possible (8 concurrent creates; `--rate` paces them instead) while the contender
-works, and a watcher in this process notes when each one is first seen Ready. The rounds go
-(a), (b), (c), (a), ... so a drift of the machine's load spreads over every contender.
+Every round starts a fresh API server process (`controllerkit apiserver`; the floor and kopf
+patch status without a resourceVersion, which it accepts as a real server does), installs the
+CRD and starts the contender. One warm-up Gadget must become Ready before the clock starts,
+so imports, login and cache syncs are not measured. Then N Gadgets are created as fast as
+possible (8 concurrent creates; `--rate` paces them instead) while the contender works, and a
+watcher in this process notes when each one is first seen Ready. The rounds go (a), (b), (c),
+(a), ... so a drift of the machine's load spreads over every contender.
 
 Figures, the median over rounds:
 

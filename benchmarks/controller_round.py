@@ -1,11 +1,11 @@
 """One round of the controller benchmark: one contender against one fresh API server.
 
-`Round.measure()` starts an API server process (`--status-precondition optional`: the floor
-and kopf patch status without a resourceVersion), installs the Gadget CRD, starts a watcher
-in this process and the contender process, waits for a warm-up Gadget to become Ready (so
-imports, login and cache syncs are not measured), then creates the Gadgets while the contender
-works and returns what it measured. Every process it starts is stopped before it returns or
-raises; `RoundFailed` says the contender exited or missed a deadline.
+`Round.measure()` starts an API server process (the floor and kopf patch status without a
+resourceVersion, which it accepts as a real server does), installs the Gadget CRD, starts a
+watcher in this process and the contender process, waits for a warm-up Gadget to become Ready
+(so imports, login and cache syncs are not measured), then creates the Gadgets while the
+contender works and returns what it measured. Every process it starts is stopped before it
+returns or raises; `RoundFailed` says the contender exited or missed a deadline.
 """
 
 from __future__ import annotations
@@ -136,8 +136,7 @@ class Round:
 
     async def measure(self) -> Measurement:
         connector = aiohttp.TCPConnector(limit=0)
-        async with ServerProcess(kubeconfig_out=self.kubeconfig,
-                                 extra_args=("--status-precondition", "optional")) as server, \
+        async with ServerProcess(kubeconfig_out=self.kubeconfig) as server, \
                 aiohttp.ClientSession(connector=connector) as session:
             client = Client(session, server.url)
             await install_crd(client)

@@ -62,15 +62,23 @@ def _apiserver_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--tokens", type=Path,
                    help="YAML file of bearer tokens and access rules; implies --tls, because "
                    "kubectl sends bearer tokens only over HTTPS")
+    p.add_argument("--client-certs", action="store_true",
+                   help="also authenticate clients by TLS client certificate (CN is the user, "
+                   "O the groups) signed by the server's CA, and write the kubeconfig with "
+                   "such a certificate instead of a token; implies --tls")
+    p.add_argument("--client-ca", type=Path, metavar="FILE",
+                   help="also trust client certificates signed by the CA certificates in this "
+                   "PEM file; implies --client-certs")
     p.add_argument("--watch-history", type=int, default=defaults.watch_history,
                    help="events kept per resource for watch resumption (%(default)s)")
     p.add_argument("--bookmark-interval", type=float, default=defaults.bookmark_interval,
                    help="seconds of quiet before a watch gets a BOOKMARK (%(default)s)")
     p.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
                    help="largest accepted request body (%(default)s)")
-    p.add_argument("--status-precondition", choices=("required", "optional"),
-                   default="required",
-                   help="whether status writes must carry a resourceVersion (%(default)s)")
+    p.add_argument("--strict-status", action="store_true",
+                   help="refuse status writes without a resourceVersion precondition, and "
+                   "status writes that would change anything but .status (a real server "
+                   "accepts the first and drops such changes)")
     p.add_argument("-v", "--verbose", action="store_true", help="log requests and errors")
 
 
@@ -81,11 +89,14 @@ def options_from_args(args: argparse.Namespace) -> ApiServerOptions:
         data_dir=args.data_dir,
         tls=args.tls or args.tokens is not None,
         tokens_file=args.tokens,
+        client_certificates=args.client_certs,
+        client_ca_file=args.client_ca,
         kubeconfig_out=args.kubeconfig_out,
         watch_history=args.watch_history,
         bookmark_interval=args.bookmark_interval,
         max_body_bytes=args.max_body_bytes,
-        require_status_precondition=args.status_precondition == "required",
+        strict_status=args.strict_status,
+        log_requests=args.verbose,
     )
 
 

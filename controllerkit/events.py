@@ -6,8 +6,8 @@ async with EventRecorder(client, component="widget-controller") as recorder:
     ...
 ```
 
-`event()` never blocks and never raises for a failed write: it queues the Event, and a
-background task owned by the recorder writes it. What happens to one call, in order:
+`event()` never blocks and never raises for a failed write: it queues the Event, and the
+recorder's writer (its `run()`) writes it. What happens to one call, in order:
 
 1. Spam limit: each involved object (with the event source) has a token bucket, by default a
    burst of 25 refilled at one token per 5 minutes. A call finding the bucket empty is dropped
@@ -28,19 +28,21 @@ different objects, or that Events with different messages are combined (client-g
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import TaskStatus
 
 from .client.protocol import Client
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import NotFound
+from .lifecycle import Lifecycle
 from .meta import EVENT, JSONObject
 from .objects import to_json_object
 
@@ -104,16 +106,19 @@ def _wall_time() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class EventRecorder:
+class EventRecorder(Lifecycle):
     """Records core/v1 Events about objects from one component, without blocking the caller.
 
+    Lifecycle (`controllerkit.lifecycle`): the writer is `run()`, until `stop()`, or `async
+    with recorder:`; a `Manager` runs its own. Started at once. `stop()` writes what is
+    queued, then ends `run()`; cancelling `run()` drops what is still queued. Runs once.
+
     Guarantees: `event()` returns at once and never raises for API failures; the writes happen
-    on one background task owned by the recorder (started by `async with`, or by the first
-    `event()` on a running loop) and ended by `aclose()`, which first writes what is queued.
-    `flush()` returns once every Event queued before it has been written (or failed).
-    Repeats are aggregated and each object is rate-limited (see the module docstring).
-    When more than `max_queued` writes wait, new Events are dropped (logged at debug level).
-    Events recorded after `aclose()` are dropped.
+    one at a time in `run()`, in the task that runs it. Events recorded before `run()` wait in
+    the queue. `flush()` returns once every Event queued before it has been written (or
+    failed) by the running writer. Repeats are aggregated and each object is rate-limited (see
+    the module docstring). When more than `max_queued` writes wait, new Events are dropped
+    (logged at debug level). Events recorded after `stop()` are dropped.
 
     `clock` times the spam limit and the aggregation window; Event timestamps are wall-clock
     UTC from `wall_time`.
@@ -153,8 +158,10 @@ class EventRecorder:
         self._occurrences: OrderedDict[_ObjectKey, _Occurrence] = OrderedDict()
         self._buckets: OrderedDict[_ObjectKey, _TokenBucket] = OrderedDict()
         self._last_name_stamp = 0
-        self._task: asyncio.Task[None] | None = None
+        self._started = False
         self._closed = False
+        # The writer's wait for the next write, cancelled by stop() to end an idle writer.
+        self._idle: anyio.CancelScope | None = None
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -176,7 +183,7 @@ class EventRecorder:
         if type not in ("Normal", "Warning"):
             raise ValueError(f"an Event type is Normal or Warning, not {type!r}")
         if self._closed:
-            logger.debug("event %s on a closed recorder dropped", reason)
+            logger.debug("event %s on a stopped recorder dropped", reason)
             return
         involved = _involved_object(to_json_object(obj))
         source = (self.component, self.host)
@@ -187,7 +194,6 @@ class EventRecorder:
             logger.debug("event %s %s for %s/%s dropped by the spam limit", type, reason,
                          involved.get("namespace", ""), involved.get("name", ""))
             return
-        self._ensure_writer()
         occurrence_key = (*object_key, type, reason, message)
         occurrence = self._occurrences.get(occurrence_key)
         stamp = self._wall_time()
@@ -255,17 +261,19 @@ class EventRecorder:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _ensure_writer(self) -> None:
-        if self._task is None:
-            # A fresh context: the writer must not inherit the caller's context variables
-            # (a reconcile's log context would otherwise tag every later write log line).
-            self._task = asyncio.get_running_loop().create_task(
-                self._write_queued(), name=f"event recorder {self.component}",
-                context=contextvars.Context())
+    def __repr__(self) -> str:
+        return f"EventRecorder({self.component!r})"
 
-    async def _write_queued(self) -> None:
-        while True:
-            write = await self._queue.get()
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Write queued Events until `stop()`, then write what is queued and return.
+
+        Reports started at once. Runs once.
+        """
+        if self._started:
+            raise RuntimeError(f"{self!r} runs once")
+        self._started = True
+        task_status.started()
+        while (write := await self._next_write()) is not None:
             try:
                 name = write.body["metadata"]["name"]
                 if self._pending.get(name) is write:
@@ -273,6 +281,26 @@ class EventRecorder:
                 await self._write(write)
             finally:
                 self._queue.task_done()
+
+    async def _next_write(self) -> _Write | None:
+        """The next queued write; None once stopped with nothing left to write."""
+        while not (self._closed and self._queue.empty()):
+            try:
+                with anyio.CancelScope() as self._idle:
+                    if self._closed:
+                        return self._queue.get_nowait()  # draining: never wait
+                    return await self._queue.get()
+            finally:
+                self._idle = None
+            # stop() ended the wait: look at the queue again.
+        return None
+
+    def stop(self) -> None:
+        """Ask the writer to write what is queued and end; Events recorded from now on are
+        dropped. Idempotent; returns at once."""
+        self._closed = True
+        if self._idle is not None:
+            self._idle.cancel()
 
     async def _write(self, write: _Write) -> None:
         body = write.body
@@ -297,32 +325,9 @@ class EventRecorder:
                            body["involvedObject"].get("name", ""), error)
 
     async def flush(self) -> None:
-        """Wait until every Event queued so far has been written or has failed."""
+        """Wait until every Event queued so far has been written or has failed (by a running
+        writer)."""
         await self._queue.join()
-
-    async def aclose(self) -> None:
-        """Write what is queued, then stop the writer; later Events are dropped. Idempotent."""
-        self._closed = True
-        task, self._task = self._task, None
-        if task is None:
-            return
-        try:
-            await self.flush()
-        finally:
-            task.cancel()
-            await asyncio.wait({task})
-
-    async def __aenter__(self) -> Self:
-        self._ensure_writer()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _involved_object(obj: Mapping[str, Any]) -> JSONObject:

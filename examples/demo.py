@@ -34,7 +34,7 @@ def main() -> int:
         kubeconfig = Path(tmp) / "kubeconfig"
         server = subprocess.Popen(
             [sys.executable, "-m", "controllerkit.cli", "apiserver", "--port", "0",
-             "--kubeconfig-out", str(kubeconfig), "--status-precondition", "optional"],
+             "--kubeconfig-out", str(kubeconfig)],
             stdout=subprocess.PIPE, text=True)
         controller: subprocess.Popen[str] | None = None
         try:

@@ -17,7 +17,9 @@ from .apiserver.manifests import widget_crd
 @pytest.fixture
 async def server() -> AsyncIterator[EmbeddedApiServer]:
     # Quiet watches get a bookmark every 0.2 s, so waits on a resourceVersion end quickly.
-    async with EmbeddedApiServer(bookmark_interval=0.2) as embedded:
+    # The strict status contract: a status write of the runtime's that lacks its precondition,
+    # or tries to carry anything but `.status`, fails here instead of passing quietly.
+    async with EmbeddedApiServer(bookmark_interval=0.2, strict_status=True) as embedded:
         yield embedded
 
 

@@ -11,9 +11,11 @@ resourceVersion, and stores it. Simplifications against the real server, on purp
 - Field sets hold leaves and list items; a map is a member of its own only when empty.
 - `null` in an applied configuration means the field is omitted. New associative list items
   are appended after the live ones.
-- Objects never server-side applied have no managedFields and `record_update` keeps it so (cheap
-  ordinary writes): fields written before the first apply are owned by nobody, never conflict.
 - managedFields sent by a client on an ordinary write are ignored; the stored record stands.
+
+As on the real server, every write is recorded from the object's creation on. An object stored
+without managedFields (written before they were tracked) stays so through ordinary writes; its
+first apply hands its fields to a `before-first-apply` manager, so changing them conflicts.
 """
 
 from __future__ import annotations
@@ -56,6 +58,13 @@ _SYSTEM_METADATA: Final = (
     "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
     "managedFields", "selfLink",
 )
+
+# Owns the fields of an object that had no managedFields when it was first applied.
+BEFORE_FIRST_APPLY: Final = "before-first-apply"
+# kubectl's client-side apply record; fields it still describes may be taken by kubectl's
+# server-side apply without a conflict (the upgrade from client-side apply).
+LAST_APPLIED_ANNOTATION: Final = "kubectl.kubernetes.io/last-applied-configuration"
+_KUBECTL: Final = "kubectl"
 
 # (manager, operation, subresource, apiVersion of an Update): one managedFields entry each.
 _Identity = tuple[str, str, str, str]
@@ -131,7 +140,10 @@ def server_side_apply(
 
     `current` is the live object, or None to create. Fields of `applied` that another manager
     owns and whose live value differs are conflicts: 409 `Conflict` with one
-    `FieldManagerConflict` cause each, unless `force`, which moves them to `manager`. Fields
+    `FieldManagerConflict` cause each, unless `force`, which moves them to `manager`. A live
+    object without managedFields has its fields owned by `before-first-apply` first. The
+    manager `kubectl` takes without a conflict the fields that kubectl's last-applied
+    annotation still describes with their live values (the client-side apply upgrade). Fields
     `manager` applied last time and omits now are removed unless someone else owns them.
     Through `subresource="status"` only `.status` is applied; with `has_status_subresource` an
     apply to the main resource ignores `.status`. `now` (RFC 3339) stamps the applier's entry
@@ -143,6 +155,8 @@ def server_side_apply(
     view = _applied_view(config, subresource, has_status_subresource)
     live = current if current is not None else _skeleton(config)
     entries = _decode_entries(live)
+    if current is not None and not entries:
+        entries = _before_first_apply(current, str(config["apiVersion"]), now, schema)
     applier_id = (manager, "Apply", subresource, "")
     previous = entries.pop(applier_id, None)
 
@@ -153,6 +167,9 @@ def server_side_apply(
         ((entry, path) for entry in entries.values() for path in entry.paths & changed),
         key=lambda conflict: (conflict[0].sort_identity(), path_order(conflict[1])),
     )
+    if conflicts and not force and manager == _KUBECTL:
+        allowed = _described_by_last_applied(live, schema)
+        conflicts = [(entry, path) for entry, path in conflicts if path not in allowed]
     if conflicts and not force:
         raise _conflict_error(conflicts)
     entries = {key: entry.with_paths(entry.paths - changed) for key, entry in entries.items()}
@@ -190,17 +207,18 @@ def record_update(
 
     The fields whose values changed from `old` to `new` move to `manager`'s entry for
     (`operation`, `subresource`, `api_version`), stamped `now`; other managers lose them, and
-    everyone loses fields that no longer exist. Values are never touched. An object without
-    managedFields (never server-side applied) is returned as is, without managedFields.
+    everyone loses fields that no longer exist. Values are never touched. A create passes an
+    `old` without a uid (`{}`): every field of `new` is then `manager`'s. An existing object
+    without managedFields is returned without managedFields, as the real server leaves it.
     """
-    if not _stored_entries(old):
+    if not _stored_entries(old) and (old.get("metadata") or {}).get("uid"):
         return _with_managed_fields(new, None)
     entries = _decode_entries(old)
     old_paths, new_paths = owned_paths(old, schema), owned_paths(new, schema)
     changed = changed_paths(old, new, new_paths)
     removed = old_paths - new_paths
     if not changed and not removed:
-        return _with_managed_fields(new, copy.deepcopy(old["metadata"]["managedFields"]))
+        return _with_managed_fields(new, copy.deepcopy(_stored_entries(old)) or None)
 
     previous = entries.pop((manager, operation, subresource,
                             "" if operation == "Apply" else api_version), None)
@@ -288,6 +306,29 @@ def _decode_entries(obj: JSONObject) -> dict[_Identity, _Entry]:
         known = entries.get(entry.identity)
         entries[entry.identity] = known.with_paths(known.paths | entry.paths) if known else entry
     return entries
+
+
+def _before_first_apply(live: JSONObject, api_version: str, now: str,
+                        schema: JSONObject | None) -> dict[_Identity, _Entry]:
+    """The entry that owns every field of an object never tracked, before its first apply."""
+    entry = _Entry(BEFORE_FIRST_APPLY, "Update", api_version, "", now,
+                   frozenset(owned_paths(live, schema)))
+    return {entry.identity: entry} if entry.paths else {}
+
+
+def _described_by_last_applied(live: JSONObject, schema: JSONObject | None) -> set[Path]:
+    """The fields kubectl's last-applied annotation on `live` sets to their live values."""
+    annotations = (live.get("metadata") or {}).get("annotations")
+    text = annotations.get(LAST_APPLIED_ANNOTATION) if isinstance(annotations, dict) else None
+    try:
+        last_applied = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return set()
+    if not isinstance(last_applied, dict) or last_applied.get("apiVersion") != live.get(
+            "apiVersion"):
+        return set()
+    described = owned_paths(last_applied, schema)
+    return described - changed_paths(last_applied, live, described)
 
 
 def _with_entries(obj: JSONObject, before: JSONObject,

@@ -1,10 +1,16 @@
-"""Who is calling (bearer tokens) and what they may do (rules per identity).
+"""Who is calling (client certificates, bearer tokens) and what they may do (rules per identity).
 
 Without a tokens file the server is open: every request, with or without a token, acts as the
 identity `admin`, allowed everything. With a tokens file, every request must carry
-`Authorization: Bearer <token>` naming one of its identities (401 `Unauthorized` otherwise),
-and resource requests must be allowed by one of that identity's rules (403 `Forbidden`
-otherwise, with the message the real API server gives).
+`Authorization: Bearer <token>` naming one of its identities, or a verified client certificate
+(401 `Unauthorized` otherwise), and resource requests must be allowed by one of that
+identity's rules (403 `Forbidden` otherwise, with the message the real API server gives).
+
+A client certificate is tried first, as on a real server: its common name is the user, its
+organizations the groups (see `client_certificates`), and the user gets the rules of the
+identity of that name in the tokens file, if there is one. Like RBAC, which binds rules to
+user names, the file's `groups` do not apply to it: only the certificate says which groups a
+certificate user is in.
 
 Tokens file (YAML)::
 
@@ -45,6 +51,7 @@ from pathlib import Path
 
 import yaml
 
+from controllerkit.apiserver.client_certificates import CertificateUser
 from controllerkit.apiserver.errors import forbidden, qualified, unauthorized
 from controllerkit.apiserver.resources import ALL_VERBS
 
@@ -128,6 +135,8 @@ class AccessPolicy:
         """
         self._open_as = open_as
         self._first_token = identities[0][0] if identities else None
+        self._first_identity = identities[0][1] if identities else open_as
+        self._rules_by_name = {identity.name: identity.rules for _, identity in identities}
         # Keyed by digest: the lookup's timing depends on the hash of the presented token, not
         # on how many leading characters it shares with a real one, so it leaks nothing usable.
         self._by_digest: dict[bytes, Identity] = {}
@@ -156,14 +165,20 @@ class AccessPolicy:
             raise ValueError(f"{path}: not valid YAML: {exc}") from exc
         return cls(parse_tokens_document(document, source=str(path)))
 
-    def authenticate(self, authorization: str | None) -> Identity:
-        """The identity for an `Authorization` header value (`Bearer <token>`).
+    def authenticate(
+        self, authorization: str | None, certificate: CertificateUser | None = None
+    ) -> Identity:
+        """The identity of a request: its client certificate's user when it presented a
+        verified one, else the identity its `Authorization` header (`Bearer <token>`) names.
 
-        Raises 401 `Unauthorized` when the header is missing, not a bearer token, or names no
-        identity (never in allow-all mode).
+        Raises 401 `Unauthorized` when there is no certificate user and the header is
+        missing, not a bearer token, or names no identity (never in allow-all mode).
         """
         if self._open_as is not None:
             return self._open_as
+        if certificate is not None:
+            return Identity(certificate.name, groups=certificate.groups,
+                            rules=self._rules_by_name.get(certificate.name, ()))
         token = _bearer_token(authorization)
         identity = self._by_digest.get(_digest(token)) if token else None
         if identity is None:
@@ -192,6 +207,12 @@ class AccessPolicy:
         """The first identity's token (for the kubeconfig the server writes); None when the
         policy has no tokens (allow-all mode)."""
         return self._first_token
+
+    def first_identity(self) -> Identity:
+        """The identity the server's own kubeconfig authenticates as: the first of the tokens
+        file, or `admin` in allow-all mode."""
+        assert self._first_identity is not None  # a policy has identities or is open
+        return self._first_identity
 
 
 def forbidden_message(identity: Identity, attrs: Attributes) -> str:

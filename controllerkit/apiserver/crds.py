@@ -114,7 +114,7 @@ def crd_types(crd: JSONObject) -> list[ResourceType]:
             printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
             tracks_generation=True,
             strategic_merge=False,
-            delete_returns_object=True,
+            delete_returns_object=False,
             verbs=ALL_VERBS,
             crd_name=(crd.get("metadata") or {}).get("name") or "",
         )

@@ -4,9 +4,10 @@ What the real cluster spreads over the API server, the garbage collector and the
 CRD finalizing controllers happens here synchronously, in the order those controllers produce:
 an object with finalizers gets `deletionTimestamp` (MODIFIED) and stays until the last finalizer
 is removed (DELETED); dependents of a removed owner are deleted (Background), or lose their
-owner reference (Orphan), or are deleted before the owner (Foreground, via the
-`foregroundDeletion` finalizer); a deleted namespace empties itself and then disappears; a deleted
-CRD removes its custom resources and then disappears.
+owner reference (Orphan, via the `orphan` finalizer), or are deleted before the owner
+(Foreground, via the `foregroundDeletion` finalizer); a deleted namespace empties itself and then
+disappears; a deleted CRD removes its custom resources and then disappears. Setting
+`deletionTimestamp` bumps a tracked `metadata.generation`, as the real server does.
 """
 
 from __future__ import annotations
@@ -118,27 +119,29 @@ class Deletion:
             return obj, False
         policy = options.propagation_policy or rtype.default_propagation
         dependents = self.store.dependents(meta.get("uid", ""))
-        if policy == "Orphan":
-            for dep_gr, dep in dependents:
-                self._drop_owner_ref(dep_gr, dep, meta.get("uid", ""))
-        pending = finalizers(obj)
-        blocking = [d for _g, d in dependents if _blocks_owner(d, meta.get("uid", ""))]
-        if policy == "Foreground" and dependents and FOREGROUND not in pending:
-            pending = [*pending, FOREGROUND] if blocking else pending
-        if gr == CRDS and self.store.count(_crd_group_resource(obj)) > 0:
-            pending = pending or []
-            terminating = True
-        else:
-            terminating = False
+        # As the real server: Foreground and Orphan always go through their finalizer, which the
+        # garbage collector removes once it has dealt with the dependents (here, at once).
+        pending = [f for f in finalizers(obj) if f not in (FOREGROUND, ORPHAN)]
+        if policy == "Foreground":
+            pending.append(FOREGROUND)
+        elif policy == "Orphan":
+            pending.append(ORPHAN)
+        terminating = gr == CRDS and self.store.count(_crd_group_resource(obj)) > 0
         if not pending and not terminating:
             return self.remove(gr, obj), True
         marked = with_metadata(obj, deletionTimestamp=now_rfc3339(),
                                deletionGracePeriodSeconds=0, finalizers=pending or None)
+        if int(meta.get("generation") or 0) > 0:
+            marked["metadata"]["generation"] = int(meta["generation"]) + 1
         stored = self.store.commit("MODIFIED", gr, marked)
         if policy == "Foreground":
             for dep_gr, dep in dependents:
                 self._delete_dependent(dep_gr, dep)
             self._release_foreground_owner(gr, stored)
+        elif policy == "Orphan":
+            for dep_gr, dep in dependents:
+                self._drop_owner_ref(dep_gr, dep, meta.get("uid", ""))
+            self._release_finalizer(gr, stored, ORPHAN)
         if terminating:
             crd_gr = _crd_group_resource(obj)
             for item in self.store.objects(crd_gr):
@@ -208,11 +211,19 @@ class Deletion:
         uid = meta.get("uid", "")
         if any(_blocks_owner(d, uid) for _g, d in self.store.dependents(uid)):
             return
-        rest = [f for f in finalizers(owner) if f != FOREGROUND]
-        if rest:
-            self.store.commit("MODIFIED", gr, with_metadata(owner, finalizers=rest))
+        self._release_finalizer(gr, owner, FOREGROUND)
+
+    def _release_finalizer(self, gr: GroupResource, obj: JSONObject, finalizer: str) -> None:
+        """Remove `finalizer` from a terminating object: the last one removes the object,
+        unless it is a CRD whose custom resources are still going."""
+        current = self.store.get(gr, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+        if current is None or finalizer not in finalizers(current):
+            return
+        rest = [f for f in finalizers(current) if f != finalizer]
+        if rest or (gr == CRDS and self.store.count(_crd_group_resource(current)) > 0):
+            self.store.commit("MODIFIED", gr, with_metadata(current, finalizers=rest or None))
         else:
-            self.remove(gr, with_metadata(owner, finalizers=None))
+            self.remove(gr, with_metadata(current, finalizers=None))
 
     def _terminate_namespace(self, ns: JSONObject) -> tuple[JSONObject, bool]:
         name = ns["metadata"]["name"]

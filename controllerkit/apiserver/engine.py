@@ -46,9 +46,20 @@ class ApiServerOptions:
     data_dir: Path | None = None
     tls: bool = False
     tokens_file: Path | None = None
+    # Authenticate clients by TLS client certificate too (implies tls): certificates the
+    # server's CA signed, or a CA in client_ca_file (which implies this); the kubeconfig the
+    # server writes then carries a client certificate instead of a token.
+    client_certificates: bool = False
+    client_ca_file: Path | None = None
     kubeconfig_out: Path | None = None
-    # Events kept per resource for watches that resume from a resourceVersion.
-    watch_history: int = 10_000
+    # One line per request (method, path, status, duration) to the
+    # `controllerkit.apiserver.access` logger at INFO; off, an application logging at INFO
+    # with the server in process does not get them.
+    log_requests: bool = False
+    # Events kept per resource for watches that resume from a resourceVersion; older ones get
+    # 410 Expired. 100 is the real server's --default-watch-cache-size (its watch cache starts
+    # there and grows while its events are younger than 75 seconds).
+    watch_history: int = 100
     # A BOOKMARK is sent after this many quiet seconds on a watch that allows them.
     bookmark_interval: float = 5.0
     # A watcher further behind than this many events is closed (it re-watches).
@@ -58,8 +69,10 @@ class ApiServerOptions:
     # Watches without timeoutSeconds end after this long, as the real server's do.
     max_watch_seconds: float = 1800.0
     max_body_bytes: int = 3 * 1024 * 1024
-    # Status writes must carry a resourceVersion precondition (the status contract).
-    require_status_precondition: bool = True
+    # The strict status contract, an opt-in stricter than a real server: status writes must
+    # carry a resourceVersion precondition, and one that would change anything but `.status`
+    # is refused naming the field instead of having it silently reset.
+    strict_status: bool = False
 
 
 class ApiEngine:
@@ -78,7 +91,7 @@ class ApiEngine:
         self.operations = Operations(
             self.store,
             self.deletion,
-            require_status_precondition=options.require_status_precondition,
+            strict_status=options.strict_status,
             admit=admission.admit,
             after_commit=self._after_commit,
         )
@@ -120,6 +133,9 @@ class ApiEngine:
         if info.verb == "create" and rtype.namespaced and not info.namespace:
             raise resource_not_found()
         if info.subresource and not (info.subresource == "status" and rtype.has_status):
+            if rtype.is_custom:
+                # The real server's custom resource handler names the object it was asked for.
+                raise not_found(rtype.plural, rtype.group, info.name)
             raise resource_not_found()
         return rtype
 
@@ -247,7 +263,7 @@ class ApiEngine:
             if self.faults.take_watch_expiry():
                 raise expired(f"too old resource version: {start} ({self.store.resource_version})")
             if start < oldest:
-                raise expired(f"too old resource version: {start} ({oldest + 1})")
+                raise expired(f"too old resource version: {start} ({oldest})")
             for event in self.store.events_after(gr, start):
                 watcher.replay(event)
         self.store.subscribe(watcher)
@@ -269,9 +285,11 @@ class ApiEngine:
 
     def _register_crd(self, crd: JSONObject) -> None:
         name = crd["metadata"]["name"]
-        self.registry.remove_crd(name)
+        served_before = {rtype.group_resource for rtype in self.registry.remove_crd(name)}
         for rtype in crds.crd_types(crd):
             self.registry.add(rtype)
+            if rtype.group_resource not in served_before:
+                self.store.begin_history(rtype.group_resource)
 
     def _on_removed(self, gr: GroupResource, obj: JSONObject) -> None:
         if gr == CRDS:

@@ -38,6 +38,8 @@ class StatusError(Exception):
     kind: str = ""
     causes: list[Cause] = field(default_factory=list)
     retry_after_seconds: int | None = None
+    # Send `details: {}` even when there are none (some real answers carry the empty object).
+    empty_details: bool = False
 
     def __str__(self) -> str:
         return self.message
@@ -63,7 +65,7 @@ class StatusError(Exception):
             details["causes"] = [c.to_json() for c in self.causes]
         if self.retry_after_seconds is not None:
             details["retryAfterSeconds"] = self.retry_after_seconds
-        if details:
+        if details or self.empty_details:
             status["details"] = details
         return status
 
@@ -150,4 +152,6 @@ def too_large(limit: int) -> StatusError:
 
 
 def resource_not_found() -> StatusError:
-    return StatusError(404, "NotFound", "the server could not find the requested resource")
+    """Nothing serves the path: the real server's API handlers answer with empty details."""
+    return StatusError(404, "NotFound", "the server could not find the requested resource",
+                       empty_details=True)

@@ -18,6 +18,7 @@ from aiohttp import web
 from . import apply as ssa
 from . import table
 from .auth import Attributes, Identity
+from .client_certificates import certificate_user
 from .codec import decode_any, decode_object, encode
 from .deletion import DeleteOptions
 from .engine import ApiEngine
@@ -25,10 +26,12 @@ from .errors import StatusError, bad_request, method_not_allowed, resource_not_f
 from .faults import RequestRecord
 from .lifecycle import WriteContext
 from .openapi import OpenAPIDocuments
+from .openapi_protobuf import OPENAPI_V2_PROTOBUF, negotiate_v2_encoding
 from .protobuf import PROTOBUF_MEDIA_TYPE, decode_kubernetes_protobuf
 from .resources import JSONObject, ResourceType
 from .routing import RequestInfo, parse_resource_path
 from .selectors import FieldSelector, LabelSelector
+from .unknown_paths import is_unknown_path, unknown_path
 from .watch import as_version, error_line, pump
 
 log = logging.getLogger("controllerkit.apiserver")
@@ -110,14 +113,21 @@ class ApiHandlers:
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
-        identity = self.engine.access.authenticate(request.headers.get("Authorization"))
+        peer = request.transport.get_extra_info("peercert") if request.transport else None
+        identity = self.engine.access.authenticate(request.headers.get("Authorization"),
+                                                   certificate_user(peer))
         path = request.path.rstrip("/") or "/"
         query = request.query
         watch = query.get("watch", "").lower() in ("1", "true")
         info = parse_resource_path(path, request.method, watch_param=watch)
         if info is None:
             return self._non_resource(request, identity, path)
-        rtype = self.engine.resolve(info)
+        try:
+            rtype = self.engine.resolve(info)
+        except StatusError as error:
+            if not is_unknown_path(error):
+                raise
+            return unknown_path(path, self.engine.registry)
         self.engine.requests.add(RequestRecord(
             info.verb, info.group, info.plural, info.namespace, info.name, dict(query)))
         # A request on a Namespace object is authorised in that namespace, as the real
@@ -150,11 +160,11 @@ class ApiHandlers:
         if request.method != "GET":
             if self.engine.discovery.document(path) is not None:
                 raise method_not_allowed(request.method)
-            raise resource_not_found()
+            return unknown_path(path, self.engine.registry)
         if path in HEALTH_PATHS:
             return web.Response(text="ok", content_type="text/plain")
         if path == "/openapi/v2":
-            return web.Response(body=self.openapi.v2(), content_type=JSON)
+            return self._openapi_v2(request.headers.get("Accept", ""))
         if path == "/openapi/v3":
             return web.Response(body=self.openapi.v3_index(), content_type=JSON)
         if path.startswith("/openapi/v3/"):
@@ -164,8 +174,19 @@ class ApiHandlers:
             return web.Response(body=doc, content_type=JSON)
         doc = self.engine.discovery.document(path)
         if doc is None:
-            raise resource_not_found()
+            return unknown_path(path, self.engine.registry)
         return web.Response(body=doc, content_type=JSON)
+
+    def _openapi_v2(self, accept: str) -> web.Response:
+        encoding = negotiate_v2_encoding(accept)
+        if encoding is None:
+            return web.Response(status=406, headers={"Vary": "Accept"})
+        if encoding == OPENAPI_V2_PROTOBUF:
+            # The media type is not a valid Content-Type (`@`); the real server sends this.
+            return web.Response(body=self.openapi.v2_protobuf(), headers={
+                "Content-Type": "application/octet-stream", "Vary": "Accept"})
+        return web.Response(body=self.openapi.v2(), content_type=JSON,
+                            headers={"Vary": "Accept"})
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -342,9 +363,7 @@ class ApiHandlers:
                     raise
                 continue
             deleted.append(as_version(result, rtype.api_version))
-        if not rtype.delete_returns_object:
-            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                                  "status": "Success"})
+        # Every kind answers with the list of what it deleted, as the real server does.
         return json_response({
             "apiVersion": rtype.api_version, "kind": rtype.list_kind_name,
             "metadata": {"resourceVersion": str(self.engine.store.resource_version)},

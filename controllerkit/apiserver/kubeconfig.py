@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from controllerkit.apiserver.resources import JSONObject
-from controllerkit.apiserver.tls import write_atomically
+from controllerkit.apiserver.tls import ClientCertificate, write_atomically
 
 
 def kubeconfig_document(
@@ -21,15 +21,20 @@ def kubeconfig_document(
     server: str,
     token: str | None,
     ca_pem: bytes | None = None,
+    client_certificate: ClientCertificate | None = None,
     namespace: str = "default",
     context: str = "controllerkit",
 ) -> JSONObject:
     """The kubeconfig as a dict: `server` URL, bearer `token` (omitted when None), the CA
-    certificate (PEM) clients should trust (omitted when None) and the default `namespace`."""
+    certificate (PEM) clients should trust (omitted when None), the client certificate and
+    key to authenticate with (omitted when None) and the default `namespace`."""
     cluster: JSONObject = {"server": server}
     if ca_pem is not None:
-        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
+        cluster["certificate-authority-data"] = _base64(ca_pem)
     user: JSONObject = {} if token is None else {"token": token}
+    if client_certificate is not None:
+        user["client-certificate-data"] = _base64(client_certificate.certificate_pem)
+        user["client-key-data"] = _base64(client_certificate.key_pem)
     return {
         "apiVersion": "v1",
         "kind": "Config",
@@ -52,6 +57,7 @@ def write_kubeconfig(
     server: str,
     token: str | None,
     ca_pem: bytes | None = None,
+    client_certificate: ClientCertificate | None = None,
     namespace: str = "default",
     context: str = "controllerkit",
 ) -> Path:
@@ -61,8 +67,13 @@ def write_kubeconfig(
     since it holds a credential. Parent directories are created as needed.
     """
     document = kubeconfig_document(
-        server=server, token=token, ca_pem=ca_pem, namespace=namespace, context=context
+        server=server, token=token, ca_pem=ca_pem, client_certificate=client_certificate,
+        namespace=namespace, context=context,
     )
     text = yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
     write_atomically(path, text.encode("utf-8"), 0o600)
     return path
+
+
+def _base64(pem: bytes) -> str:
+    return base64.b64encode(pem).decode("ascii")

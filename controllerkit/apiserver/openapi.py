@@ -23,6 +23,7 @@ from .codec import encode
 from .discovery import version_info
 from .openapi_meta import META, meta_definitions, ref_property, type_meta_properties
 from .openapi_paths import resource_paths
+from .openapi_protobuf import encode_swagger_document
 from .resources import JSONObject, Registry, ResourceType
 
 __all__ = ["OpenAPIDocuments", "definition_name", "to_v2_schema"]
@@ -47,6 +48,7 @@ class OpenAPIDocuments:
         self._registry = registry
         self._generation = -1
         self._v2: bytes | None = None
+        self._v2_protobuf: bytes | None = None
         self._v3: dict[str, bytes] = {}
         self._v3_hashes: dict[str, str] = {}
         self._index: bytes | None = None
@@ -57,6 +59,13 @@ class OpenAPIDocuments:
         if self._v2 is None:
             self._v2 = encode(self._build_v2())
         return self._v2
+
+    def v2_protobuf(self) -> bytes:
+        """The same document as gnostic's `openapi.v2.Document` protobuf message."""
+        self._refresh()
+        if self._v2_protobuf is None:
+            self._v2_protobuf = encode_swagger_document(self._build_v2())
+        return self._v2_protobuf
 
     def v3_index(self) -> bytes:
         """`{"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=..."}, ...}}`."""
@@ -96,7 +105,7 @@ class OpenAPIDocuments:
     def _refresh(self) -> None:
         if self._generation != self._registry.generation:
             self._generation = self._registry.generation
-            self._v2, self._index = None, None
+            self._v2, self._v2_protobuf, self._index = None, None, None
             self._v3.clear()
             self._v3_hashes.clear()
 
@@ -238,8 +247,23 @@ def _object_schema(rtype: ResourceType, *, v2: bool) -> JSONObject:
     properties.update(type_meta_properties())
     properties["metadata"] = ref_property(
         f"{V2_PREFIX if v2 else V3_PREFIX}{META}.ObjectMeta", OBJECT_META_DESCRIPTION, v2=v2)
+    if v2 and not rtype.is_custom and _keeps_unknown_fields({"properties": properties}):
+        # kubectl computes client-side apply patches of built-in kinds from the v2 schema
+        # found by this tag, and crashes on a field whose structure is not described; untagged,
+        # it uses its compiled-in types, as for a server without the document.
+        gvk = {}
     return {**converted, "type": converted.get("type", "object"), "properties": properties,
             **gvk}
+
+
+def _keeps_unknown_fields(schema: JSONObject) -> bool:
+    """Whether any node of `schema` keeps fields it does not describe."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return True
+    children = list((schema.get("properties") or {}).values())
+    children += [schema[key] for key in ("items", "additionalProperties")
+                 if isinstance(schema.get(key), dict)]
+    return any(isinstance(child, dict) and _keeps_unknown_fields(child) for child in children)
 
 
 def _with_embedded_meta(schema: JSONObject, *, v2: bool) -> JSONObject:

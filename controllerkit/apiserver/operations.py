@@ -15,6 +15,7 @@ from typing import Any
 
 from . import apply as ssa
 from . import patching
+from .binary_data import canonical_binary_data
 from .deletion import Deletion
 from .errors import (
     Cause,
@@ -57,7 +58,7 @@ class Operations:
         store: ObjectStore,
         deletion: Deletion,
         *,
-        require_status_precondition: bool,
+        strict_status: bool,
         admit: Callable[
             [GroupResource, JSONObject | None, JSONObject], tuple[JSONObject, list[Cause]]
         ],
@@ -65,7 +66,9 @@ class Operations:
     ) -> None:
         self.store = store
         self.deletion = deletion
-        self.require_status_precondition = require_status_precondition
+        # Off, a status write is what a real server makes of it: unconditional unless it
+        # carries a resourceVersion, and everything outside `.status` reset to what is stored.
+        self.strict_status = strict_status
         # Kind-specific validation (CRDs) and follow-ups (registering a CRD's types).
         self._admit = admit
         self._after_commit = after_commit
@@ -77,7 +80,8 @@ class Operations:
     ) -> JSONObject:
         obj = self._checked_body(rtype, namespace, body, name_from_url="")
         meta = obj["metadata"]
-        if meta.get("resourceVersion"):
+        # Only a number the real server can parse counts; anything else is dropped unread.
+        if _parsed_resource_version(meta.pop("resourceVersion", None)):
             raise bad_request("resourceVersion should not be set on objects to be created")
         if rtype.namespaced:
             self.deletion.check_namespace_accepts(rtype, namespace, meta.get("name", ""))
@@ -124,8 +128,14 @@ class Operations:
         current = self._existing(rtype, namespace, name)
         obj = self._checked_body(rtype, namespace, body, name_from_url=name)
         sent_rv = str(obj["metadata"].get("resourceVersion") or "")
+        if _parsed_resource_version(sent_rv) == 0:  # "0" is no precondition either
+            sent_rv = ""
         if subresource == STATUS:
             self._require_precondition(rtype, name, present=bool(sent_rv))
+        if not sent_rv and not _allows_unconditional_update(rtype):
+            raise invalid(rtype.plural, rtype.group, name, [Cause(
+                "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
+                "metadata.resourceVersion")])
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
             raise conflict(rtype.plural, rtype.group, name)
         return self._write(rtype, current, obj, ctx, subresource=subresource, sent=body)
@@ -237,10 +247,16 @@ class Operations:
         if "managedFields" not in meta and "managedFields" in current_meta:
             meta["managedFields"] = current_meta["managedFields"]
         if subresource == STATUS:
-            self._check_status_only(rtype, current, obj, sent)
-            obj = {**current, STATUS: obj.get(STATUS)} if STATUS in obj else dict(current)
-            if obj.get(STATUS) is None:
+            if self.strict_status:
+                self._check_status_only(rtype, current, obj, sent)
+            # Everything but `.status` stays as stored (the status strategy); `.status` is taken
+            # as written, so a PUT without one removes it.
+            written_status = obj.get(STATUS)
+            obj = dict(current)
+            if written_status is None:
                 obj.pop(STATUS, None)
+            else:
+                obj[STATUS] = written_status
             obj["metadata"] = dict(current_meta)
             if "managedFields" in meta:
                 obj["metadata"]["managedFields"] = meta["managedFields"]
@@ -275,7 +291,9 @@ class Operations:
     def _admitted(
         self, rtype: ResourceType, current: JSONObject | None, obj: JSONObject, ctx: WriteContext
     ) -> JSONObject:
-        """Prune, default and validate; raises 400 (strict unknown fields) or 422 (invalid)."""
+        """Decode byte fields, prune, default and validate; raises 400 (a byte field that is not
+        base64, strict unknown fields) or 422 (invalid)."""
+        obj = canonical_binary_data(rtype.group_resource, obj)
         if rtype.schema is not None:
             if ctx.field_validation != "Ignore":
                 unknown = [p.lstrip(".") for p in unknown_fields(obj, rtype.schema)]
@@ -360,7 +378,7 @@ class Operations:
         return current
 
     def _require_precondition(self, rtype: ResourceType, name: str, *, present: bool) -> None:
-        if self.require_status_precondition and not present:
+        if self.strict_status and not present:
             raise invalid(rtype.kind, rtype.group, name, [Cause(
                 "FieldValueRequired",
                 "Required value: status writes must carry the resourceVersion they were computed "
@@ -371,7 +389,7 @@ class Operations:
         self, rtype: ResourceType, current: JSONObject, obj: JSONObject,
         sent: JSONObject | None,
     ) -> None:
-        """Reject a status write that would change anything but `.status` (the seeds' rule).
+        """Reject a status write that would change anything but `.status` (strict mode).
 
         For PUT, only what the client sent counts: a body that leaves out `spec` or a metadata
         key does not ask to remove it. Patches are compared in full, after applying them.
@@ -389,6 +407,28 @@ class Operations:
                       path)
                 for path in paths
             ])
+
+
+def _allows_unconditional_update(rtype: ResourceType) -> bool:
+    """Whether a PUT without a resourceVersion overwrites what is stored, as the real
+    registries' `AllowUnconditionalUpdate` says: yes for built-in kinds but Leases and CRDs,
+    never for custom resources."""
+    return not rtype.is_custom and rtype.group_resource not in _CONDITIONAL_UPDATES_ONLY
+
+
+_CONDITIONAL_UPDATES_ONLY = frozenset({
+    GroupResource("coordination.k8s.io", "leases"),
+    GroupResource(CRD_GROUP, "customresourcedefinitions"),
+})
+
+
+def _parsed_resource_version(value: object) -> int | None:
+    """A resourceVersion as the real server reads it (a decimal unsigned 64-bit number),
+    or None when it is absent or is not one."""
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or int(text) >= 1 << 64:
+        return None
+    return int(text)
 
 
 def _outside_status(obj: JSONObject) -> JSONObject:

@@ -51,7 +51,8 @@ class ResourceType:
     tracks_generation: bool = True
     # Only built-ins accept strategic-merge patches; custom resources answer 415.
     strategic_merge: bool = False
-    # Custom resources return the deleted object from DELETE; most built-ins return a Status.
+    # Whether a DELETE that removes the object at once answers with it (Pods, Services,
+    # Namespaces, ...) rather than a `Status` (custom resources and most built-ins).
     delete_returns_object: bool = True
     # propagationPolicy used when a DELETE names none (batch/v1 Jobs orphan, for compatibility).
     default_propagation: str = "Background"

@@ -22,10 +22,11 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from .access_log import AccessLogger, access_logger
 from .engine import ApiEngine, ApiServerOptions
 from .handlers import ApiHandlers
 from .kubeconfig import write_kubeconfig
-from .tls import TLSMaterial, generate_self_signed
+from .tls import ClientCertificate, TLSMaterial, generate_self_signed, issue_client_certificate
 
 # Any token is accepted without a tokens file; the kubeconfig still carries one so clients that
 # insist on credentials are satisfied.
@@ -39,6 +40,8 @@ class EmbeddedApiServer:
         base = options or ApiServerOptions()
         options = dataclasses.replace(base, **overrides) if overrides else base
         # Accept str paths too; everything below works on Path.
+        client_ca = Path(options.client_ca_file) if options.client_ca_file is not None else None
+        client_certificates = options.client_certificates or client_ca is not None
         self.options = dataclasses.replace(
             options,
             data_dir=Path(options.data_dir) if options.data_dir is not None else None,
@@ -46,6 +49,10 @@ class EmbeddedApiServer:
             kubeconfig_out=(
                 Path(options.kubeconfig_out) if options.kubeconfig_out is not None else None
             ),
+            client_ca_file=client_ca,
+            client_certificates=client_certificates,
+            # Client certificates travel only in the TLS handshake.
+            tls=options.tls or client_certificates,
         )
         self._runner: web.AppRunner | None = None
         self._engine: ApiEngine | None = None
@@ -53,6 +60,8 @@ class EmbeddedApiServer:
         self._url = ""
         self._kubeconfig: Path | None = None
         self.tls: TLSMaterial | None = None
+        # The certificate of the kubeconfig the server wrote, with client certificates on.
+        self.client_certificate: ClientCertificate | None = None
 
     @property
     def url(self) -> str:
@@ -85,14 +94,19 @@ class EmbeddedApiServer:
         self._scratch = Path(tempfile.mkdtemp(prefix="controllerkit-apiserver-"))
         self._engine = ApiEngine(options)
         app = ApiHandlers(self._engine).application()
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None,
-                                     shutdown_timeout=2.0)
+        self._runner = web.AppRunner(
+            app, handler_cancellation=True, shutdown_timeout=2.0,
+            access_log=access_logger() if options.log_requests else None,
+            access_log_class=AccessLogger)
         await self._runner.setup()
         ssl_context = None
         if options.tls:
             pki = (options.data_dir / "pki") if options.data_dir else (self._scratch / "pki")
             self.tls = generate_self_signed(pki)
-            ssl_context = self.tls.server_ssl_context()
+            client_cas = [self.tls.ca_cert_path] if options.client_certificates else []
+            if options.client_ca_file is not None:
+                client_cas.append(options.client_ca_file)
+            ssl_context = self.tls.server_ssl_context(client_cas)
         site = web.TCPSite(self._runner, options.host, options.port, ssl_context=ssl_context)
         await site.start()
         server = site._server
@@ -101,11 +115,16 @@ class EmbeddedApiServer:
         scheme = "https" if options.tls else "http"
         host = f"[{options.host}]" if ":" in options.host else options.host
         self._url = f"{scheme}://{host}:{port}"
+        if options.client_certificates and self.tls is not None:
+            identity = self._engine.access.first_identity()
+            self.client_certificate = issue_client_certificate(
+                self.tls, identity.name, identity.groups)
         self._kubeconfig = write_kubeconfig(
             options.kubeconfig_out or (self._scratch / "kubeconfig"),
             server=self._url,
-            token=self.token,
+            token=None if self.client_certificate else self.token,
             ca_pem=self.tls.ca_pem if self.tls else None,
+            client_certificate=self.client_certificate,
         )
 
     async def stop(self) -> None:

@@ -209,6 +209,15 @@ class ObjectStore:
         for sink in list(self._sinks.get(event.gr, ())):
             sink.offer(event)
 
+    def begin_history(self, gr: GroupResource) -> None:
+        """Start the history of a resource served from now on (a new CRD's resource).
+
+        Like the watch cache the real server creates for it, the history holds nothing older:
+        a watch from an earlier resourceVersion gets 410 and relists.
+        """
+        if gr not in self._history:
+            self._compacted[gr] = max(self._compacted.get(gr, 0), self.resource_version)
+
     def oldest_replayable(self, gr: GroupResource) -> int:
         """The lowest resourceVersion a watch of `gr` may start from without a 410."""
         return max(self._compacted.get(gr, 0), self._start_rv)

@@ -7,6 +7,9 @@ CA when it no longer covers the requested hosts or is close to expiry.
 
 Files: `ca.crt`, `ca.key` (kept so the server certificate can be re-issued by the same CA),
 `server.crt`, `server.key`. Keys are written with mode 0600.
+
+`issue_client_certificate` signs client certificates with the same CA, for client-certificate
+authentication: the subject's common name is the user, each organization one of its groups.
 """
 
 from __future__ import annotations
@@ -56,12 +59,37 @@ class TLSMaterial:
     server_key_path: Path
     ca_pem: bytes
 
-    def server_ssl_context(self) -> ssl.SSLContext:
-        """A TLS 1.2+ server context presenting the server certificate (no client certs)."""
+    def server_ssl_context(self, client_cas: Sequence[Path] = ()) -> ssl.SSLContext:
+        """A TLS 1.2+ server context presenting the server certificate.
+
+        Without `client_cas` no client certificate is asked for. With them, clients may present
+        one: a certificate a CA in those PEM files signed (with the clientAuth usage, within
+        its validity) is verified and becomes the connection's peer certificate; any other
+        fails the handshake. Only these CAs are trusted for clients, never the system store.
+        Raises OSError when a file cannot be read, ValueError naming it when it holds no
+        PEM certificate.
+        """
+        # For CLIENT_AUTH the default context loads no system CAs; only `client_cas` go in.
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.server_cert_path, self.server_key_path)
+        if client_cas:
+            context.verify_mode = ssl.CERT_OPTIONAL
+            for path in client_cas:
+                pem = path.read_text(encoding="ascii", errors="replace")
+                try:
+                    context.load_verify_locations(cadata=pem)
+                except ssl.SSLError as exc:
+                    raise ValueError(f"{path}: not a PEM CA certificate: {exc}") from exc
         return context
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """A client certificate and its private key, PEM, as a kubeconfig embeds them."""
+
+    certificate_pem: bytes
+    key_pem: bytes
 
 
 @dataclass(frozen=True)
@@ -104,6 +132,43 @@ def generate_self_signed(directory: Path, hosts: Sequence[str] = DEFAULT_HOSTS) 
         server_key_path=server_key_path,
         ca_pem=_cert_pem(ca.certificate),
     )
+
+
+def issue_client_certificate(
+    material: TLSMaterial, user: str, groups: Sequence[str] = ()
+) -> ClientCertificate:
+    """A certificate signed by `material`'s CA that authenticates `user` in `groups`.
+
+    The subject carries `user` as its common name and each group as an organization, in
+    order, the way Kubernetes reads client certificates. EC P-256 key, extended key usage
+    clientAuth, valid for `VALIDITY` but never past the CA. Raises ValueError when `user` is
+    empty or the CA's files cannot be read.
+    """
+    if not user:
+        raise ValueError("a client certificate needs a user name")
+    ca = _load_pair(material.ca_cert_path, material.ca_key_path)
+    if ca is None:
+        raise ValueError(f"cannot read the CA in {material.ca_cert_path.parent}")
+    now = datetime.now(UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([
+        *(x509.NameAttribute(NameOID.ORGANIZATION_NAME, group) for group in groups),
+        x509.NameAttribute(NameOID.COMMON_NAME, user),
+    ])
+    ca_key_id = ca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    certificate = (
+        _builder(subject, ca.certificate.subject, key.public_key(), now,
+                 not_after=min(now + VALIDITY, ca.certificate.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(digital_signature=True), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_key_id.value),
+            critical=False,
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    return ClientCertificate(_cert_pem(certificate), _key_pem(key))
 
 
 def write_atomically(path: Path, data: bytes, mode: int) -> None:
@@ -218,7 +283,11 @@ def _issue_server(ca: _Issued, alt_names: Sequence[SubjectAltName], now: datetim
 
 
 def _builder(
-    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, now: datetime
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    now: datetime,
+    not_after: datetime | None = None,
 ) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
@@ -227,7 +296,7 @@ def _builder(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + VALIDITY)
+        .not_valid_after(not_after or now + VALIDITY)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
 
@@ -249,12 +318,15 @@ def _key_usage(
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    pem = key.private_bytes(
+    write_atomically(path, _key_pem(key), 0o600)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    write_atomically(path, pem, 0o600)
 
 
 def _cert_pem(certificate: x509.Certificate) -> bytes:

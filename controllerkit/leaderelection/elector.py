@@ -3,7 +3,7 @@
 ```python
 elector = LeaderElector(client, LeaderElectionConfig("my-controller", "default"),
                         on_started_leading=start_work, on_stopped_leading=stop_work)
-await elector.run()      # returns only by raising: LeadershipLost, or the cancellation
+await elector.run()      # until stop() (or cancellation), or raises LeadershipLost
 ```
 
 The protocol is client-go's (tools/leaderelection), on a `LeaseLock`:
@@ -26,9 +26,10 @@ The protocol is client-go's (tools/leaderelection), on a `LeaseLock`:
   the Lease no sooner than `lease_duration` after they saw our last renewal, which is later
   than that start, so `lease_duration - renew_deadline` is the time the leader's work has to
   stop. Seeing another holder in the Lease while leading also ends leadership at once.
-- Release: cancelling `run()` while leading clears the holder (when `release_on_cancel`), so
-  another candidate acquires on its next attempt instead of waiting for expiry. Only cancel
-  once the work the Lease guards has stopped: the release lets others start at once.
+- Release: stopping (`stop()`) or cancelling `run()` while leading clears the holder (when
+  `release_on_cancel`), so another candidate acquires on its next attempt instead of waiting
+  for expiry. Only stop once the work the Lease guards has stopped: the release lets others
+  start at once.
 
 Not guaranteed (no lease-based election can): fencing. A leader stalled for longer than
 `lease_duration - renew_deadline` past its deadline (a paused VM, a blocked event loop) may
@@ -45,9 +46,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
+from anyio.abc import TaskStatus
+
 from ..client.protocol import Client
 from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import AlreadyExists, Conflict
+from ..lifecycle import Lifecycle, task_group
 from .config import JITTER_FACTOR, LeaderElectionConfig
 from .deadline import before_deadline
 from .lease import LeaseLock, LeaseRecord
@@ -82,8 +87,13 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class LeaderElector:
+class LeaderElector(Lifecycle):
     """One candidate for one Lease; `run()` campaigns, leads, and gives up (see the module).
+
+    Lifecycle (`controllerkit.lifecycle`): `run()` until `stop()`, or `async with elector:`.
+    Started at once: it campaigns. `stop()` ends the campaign or, while leading, ends
+    leadership and releases the Lease (when `release_on_cancel`), then `run()` returns;
+    cancelling `run()` does the same and re-raises. Runs once.
 
     Callbacks run on the event loop and must not block; an exception they raise is logged
     and otherwise ignored. `on_started_leading()` runs once leadership is acquired;
@@ -123,8 +133,11 @@ class LeaderElector:
         self._reported_leader: str | None = None
         self._renewed_at = 0.0
         self._leading = asyncio.Event()
-        self._lease_free = asyncio.Event()
+        self._lease_free = False
         self._started = False
+        self._stop_requested = False
+        self._campaign: anyio.CancelScope | None = None  # cancelled by stop()
+        self._napping: anyio.CancelScope | None = None  # cancelled when the Lease is freed
 
     def __repr__(self) -> str:
         return f"LeaderElector({self.config.describe()!r}, {self.identity!r})"
@@ -156,13 +169,15 @@ class LeaderElector:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Campaign until leading, then renew until leadership is lost or `run()` is
-        cancelled. Runs once.
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Campaign until leading, then renew until leadership is lost, `stop()`, or
+        cancellation. Runs once; reports started at once.
 
-        Raises `LeadershipLost` (after `on_stopped_leading`) when leadership ends on its own;
-        on cancellation releases the Lease if leading and `release_on_cancel`, then re-raises.
-        API errors while campaigning or renewing are logged and retried, never raised.
+        Raises `LeadershipLost` (after `on_stopped_leading`) when leadership ends on its own.
+        Stopped or cancelled while leading, it ends leadership (`on_stopped_leading`) and
+        releases the Lease if `release_on_cancel`, then returns (or re-raises the
+        cancellation). API errors while campaigning or renewing are logged and retried, never
+        raised.
         """
         if self._started:
             raise RuntimeError(f"{self!r} runs once")
@@ -170,55 +185,66 @@ class LeaderElector:
         self._set_metric(False)
         name = self.config.describe()
         logger.info("%s: campaigning for Lease %s", self.identity, name)
+        task_status.started()
         try:
-            await self._acquire()
-            self._start_leading()
-            await self._keep_renewing()
-        except asyncio.CancelledError:
-            if self.is_leader:
-                self._stop_leading()
-                if self.config.release_on_cancel:
-                    await self._release()
-            raise
+            with anyio.CancelScope() as self._campaign:
+                if self._stop_requested:
+                    self._campaign.cancel()
+                await self._acquire()
+                self._start_leading()
+                await self._keep_renewing()
         except LeadershipLost as lost:
             logger.error("%s", lost)
             self._stop_leading()
             raise
+        finally:
+            self._campaign = None
+            if self.is_leader:  # stopped or cancelled while leading
+                self._stop_leading()
+                if self.config.release_on_cancel:
+                    # Shielded: a cancelled run releases all the same (bounded by a deadline).
+                    with anyio.CancelScope(shield=True):
+                        await self._release()
+
+    def stop(self) -> None:
+        """Stop campaigning, or stop leading and release the Lease; `run()` then returns.
+        Idempotent; returns at once."""
+        self._stop_requested = True
+        if self._campaign is not None:
+            self._campaign.cancel()
 
     async def _acquire(self) -> None:
         watch = LeaseWatch(self.lock.client, self.config.namespace, self.config.lease_name,
                            on_change=self._watched, clock=self._clock,
                            retry_period=self.config.retry_period)
-        watching = asyncio.get_running_loop().create_task(watch.run())
-        try:
+        async with task_group() as watching:
+            watching.start_soon(watch.run, name=f"watch of Lease {self.config.describe()}")
             while True:
-                self._lease_free.clear()
+                self._lease_free = False
                 started = self._clock.monotonic()
                 if await self._try_acquire_or_renew() and (
                         self._clock.monotonic() - started < self.config.renew_deadline):
                     self._renewed_at = started
+                    watching.cancel_scope.cancel()
                     return
                 await self._nap(self._pause_before_next_attempt())
-        finally:
-            watching.cancel()
-            await asyncio.wait({watching})
 
     def _watched(self, record: LeaseRecord | None, version: str) -> None:
         if record is not None:
             self._observe(record, version)
         if record is None or not record.is_held:
-            self._lease_free.set()
+            self._lease_free = True
+            if self._napping is not None:
+                self._napping.cancel()
 
     async def _nap(self, seconds: float) -> None:
         """Sleep `seconds` on the clock, or less if the watch sees the Lease become free."""
-        sleeping = asyncio.ensure_future(self._clock.sleep(seconds))
-        freed = asyncio.ensure_future(self._lease_free.wait())
         try:
-            await asyncio.wait({sleeping, freed}, return_when=asyncio.FIRST_COMPLETED)
+            with anyio.CancelScope() as self._napping:
+                if not self._lease_free:
+                    await self._clock.sleep(seconds)
         finally:
-            for waiter in (sleeping, freed):
-                waiter.cancel()
-            await asyncio.wait({sleeping, freed})
+            self._napping = None
 
     def _pause_before_next_attempt(self) -> float:
         period = self.config.retry_period

@@ -18,12 +18,15 @@ its share of the keys. Losing the Lease ends `run()` with `LeadershipLost` or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, Self, TypeVar
 
+import anyio
+from anyio.abc import TaskStatus
 from prometheus_client import CollectorRegistry
 
 from ..cache import CacheSyncTimeout, InformerFactory
@@ -46,6 +49,7 @@ from ..controller import (
 from ..errors import Forbidden, NotFound
 from ..events import EventRecorder
 from ..leaderelection import LeaderElectionConfig, LeaderElector
+from ..lifecycle import Lifecycle, run_stopping_on_cancel, task_group
 from ..meta import ResourceKind
 from ..reconcile import Request
 from ..sharding import ShardCoordinator, ShardingConfig
@@ -56,7 +60,7 @@ from .kinds import check_kinds
 from .metrics import ControllerMetrics
 from .quarantine_events import QuarantineEvents
 from .replicas import leader_elector, readiness_details
-from .workload import ManagedRunnable, Workload
+from .workload import ManagedRunnable, RunnableFunction, Workload
 
 __all__ = [
     "DEFAULT_HEALTH_PROBE_BIND_ADDRESS",
@@ -72,8 +76,14 @@ DEFAULT_METRICS_BIND_ADDRESS = "127.0.0.1:8080"
 DEFAULT_HEALTH_PROBE_BIND_ADDRESS = "127.0.0.1:8081"
 
 
-class Manager:
+class Manager(Lifecycle):
     """Owns the informers, the controllers and the HTTP servers of one controller process.
+
+    Lifecycle (`controllerkit.lifecycle`): `run()` until `stop()`, or `async with manager:`
+    (`run_until_signalled()` adds signal handlers). Started means ready: every cache has
+    synced and the controllers and runnables have started. `stop()` is the graceful stop
+    below; cancelling `run()` performs the same graceful stop, then re-raises the
+    cancellation. Runs once.
 
     `run()`, in order: starts the HTTP servers and the informers; waits until every cache
     has synced (`CacheSyncTimeout` naming the kind, scope and last list error after
@@ -133,8 +143,9 @@ class Manager:
         kind_check_timeout: float = 10.0,
     ) -> None:
         """`informers` defaults to an `InformerFactory(client, registry=self.registry)`;
-        `event_recorder` to an `EventRecorder(client, component="controllerkit-manager")`
-        the manager closes. `registry` defaults to a new `CollectorRegistry`; one given
+        `event_recorder` to an `EventRecorder(client, component="controllerkit-manager")`.
+        The manager runs both for the length of `run()` (do not run them yourself).
+        `registry` defaults to a new `CollectorRegistry`; one given
         serves this manager alone (a second manager's families would clash with its own).
         `clock` also times leader election and sharding. `kind_check_timeout` bounds how long
         `run()` waits for discovery to serve every kind the controllers watch (a CRD installed
@@ -154,7 +165,6 @@ class Manager:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.informers = (informers if informers is not None
                           else InformerFactory(client, registry=self.registry))
-        self._owns_recorder = event_recorder is None
         self.event_recorder = (event_recorder if event_recorder is not None
                                else EventRecorder(client, component="controllerkit-manager"))
         self.mapper = RestMapper(client)
@@ -178,7 +188,8 @@ class Manager:
         self._runnables: list[ManagedRunnable] = []
         self._synced = False
         self._started = False
-        self._stop_requested = asyncio.Event()
+        self._stop_requested = False
+        self._starting: anyio.CancelScope | None = None  # cancelled by stop()
         self._workload: Workload | None = None
         self._signals = 0
         self._closes_client = False
@@ -284,8 +295,7 @@ class Manager:
             raise ValueError(f"a controller named {controller.name!r} was already added")
         self._controllers[controller.name] = controller
         self._runnables.append(ManagedRunnable(
-            f"controller {controller.name}", controller.run, needs_leader_election,
-            controller))
+            f"controller {controller.name}", controller, needs_leader_election))
         self.controller_metrics.track(controller)
         controller.add_hooks(QuarantineEvents(self.event_recorder, controller))
 
@@ -302,11 +312,12 @@ class Manager:
         It is cancelled when the manager stops (before the Lease is released) and at once
         when leadership is lost; returning early is fine; raising ends the manager's run
         with that error. Added before `run()`; `name` (default: the function's) is for logs.
+        (The manager runs it as a `RunnableFunction`: a component whose stop cancels it.)
         """
         if self._started:
             raise RuntimeError(f"add {run!r} before the manager runs")
         label = name or getattr(run, "__qualname__", None) or repr(run)
-        self._runnables.append(ManagedRunnable(f"runnable {label}", run,
+        self._runnables.append(ManagedRunnable(f"runnable {label}", RunnableFunction(run),
                                                needs_leader_election))
 
     @property
@@ -329,8 +340,14 @@ class Manager:
     # -- running -----------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask `run()` to stop gracefully (see the class); returns at once. Idempotent."""
-        self._stop_requested.set()
+        """Ask `run()` to stop gracefully (see the class); returns at once. Idempotent.
+
+        Before `run()`, the run ends as soon as it starts."""
+        self._stop_requested = True
+        if self._starting is not None:
+            self._starting.cancel()
+        if self._workload is not None:
+            self._workload.stop()
 
     async def run_until_signalled(self) -> None:
         """`run()` with SIGTERM and SIGINT handlers: the first signal stops gracefully, a
@@ -357,40 +374,48 @@ class Manager:
             if self._workload is not None:
                 self._workload.cancel_runnables()
 
-    async def run(self) -> None:
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Run until `stop()` or cancellation, then stop gracefully (see the class).
 
-        Runs once. Raises `NoKindMatch` when the server does not serve a watched kind,
-        `CacheSyncTimeout` when a cache does not sync in time, `OSError` when a server cannot
-        bind, `LeadershipLost` or `ShardLeaseLost` (see the class), or the error of a
-        controller or runnable that failed.
+        Reports started once ready (stopped before, it returns without starting the
+        controllers). Runs once. Raises `NoKindMatch` when the server does not serve a
+        watched kind, `CacheSyncTimeout` when a cache does not sync in time, `OSError` when a
+        server cannot bind, `LeadershipLost` or `ShardLeaseLost` (see the class), or the
+        error of a controller or runnable that failed.
         """
         if self._started:
             raise RuntimeError("a manager runs once")
         self._started = True
-        if self._closes_client and isinstance(self.client, KubeClient):
-            await self.client.open()
-        try:
-            await self._run_servers_and_caches()
-        finally:
-            if self._closes_client and isinstance(self.client, KubeClient):
-                await self.client.close()
+        # A cancellation asks for the graceful stop, which then completes before it is
+        # re-raised: leader work must end before the Lease is released.
+        await run_stopping_on_cancel(self._run, self.stop, task_status=task_status)
 
-    async def _run_servers_and_caches(self) -> None:
+    async def _run(self, *, task_status: TaskStatus[None]) -> None:
+        async with contextlib.AsyncExitStack() as resources:
+            if self._closes_client and isinstance(self.client, KubeClient):
+                await resources.enter_async_context(self.client)
+            await self._run_servers_and_caches(task_status)
+
+    async def _run_servers_and_caches(self, task_status: TaskStatus[None]) -> None:
         self._prepare_high_availability()
         servers = await self._start_servers()
         try:
-            await check_kinds(self.mapper, [informer.kind for informer in
-                                            self.informers.informers()],
-                              self.kind_check_timeout)
-            await self.informers.__aenter__()
-            try:
-                await self._run_workload()
-            finally:
-                self._synced = False
-                await self._finish_background()
-                # Exit without the error: a TaskGroup would wrap it in an ExceptionGroup.
-                await self.informers.__aexit__(None, None, None)
+            kinds = [informer.kind for informer in self.informers.informers()]
+            if not await self._unless_stopped(
+                    check_kinds(self.mapper, kinds, self.kind_check_timeout)):
+                task_status.started()  # stopped before it was ready
+                return
+            async with task_group() as group:
+                await group.start(self.informers.run, name="informers")
+                await group.start(self.event_recorder.run, name=repr(self.event_recorder))
+                try:
+                    await self._run_workload(task_status)
+                finally:
+                    self._synced = False
+                    # After the controllers: their last Events are written, then the
+                    # informers save their checkpoints.
+                    self.event_recorder.stop()
+                    self.informers.stop()
         finally:
             self._synced = False
             await servers.close()
@@ -406,18 +431,20 @@ class Manager:
             for controller in self._controllers.values():
                 self.shard_coordinator.attach(controller)
 
-    async def _run_workload(self) -> None:
-        if not await self._caches_synced():
+    async def _run_workload(self, task_status: TaskStatus[None]) -> None:
+        if not await self._unless_stopped(self._caches_synced()):
+            task_status.started()  # stopped before it was ready
             return
         self._synced = True
         logger.info("caches synced; controllers: %s", ", ".join(self._controllers) or "none")
         self._workload = Workload(
-            self._runnables, stop=self._stop_requested,
-            graceful_shutdown_timeout=self.graceful_shutdown_timeout,
+            self._runnables, graceful_shutdown_timeout=self.graceful_shutdown_timeout,
             elector=self.elector, coordinator=self.shard_coordinator,
             on_stopping=self._not_ready)
+        if self._stop_requested:
+            self._workload.stop()
         try:
-            await self._workload.run()
+            await self._workload.run(task_status=task_status)
         finally:
             self._synced = False
             logger.info("controllers stopped")
@@ -425,31 +452,27 @@ class Manager:
     def _not_ready(self) -> None:
         self._synced = False
 
-    async def _caches_synced(self) -> bool:
-        """True once every informer synced; False if stop was asked first."""
-        syncing = asyncio.ensure_future(self.informers.wait_for_sync(self.cache_sync_timeout))
-        stopping = asyncio.ensure_future(self._stop_requested.wait())
+    async def _unless_stopped(self, step: Coroutine[Any, Any, None]) -> bool:
+        """Await a step of the start unless `stop()` comes first (it cancels the step);
+        whether the start may go on."""
         try:
-            await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            with anyio.CancelScope() as self._starting:
+                if self._stop_requested:
+                    self._starting.cancel()
+                await step
         finally:
-            for task in (syncing, stopping):
-                task.cancel()
-            await asyncio.wait({syncing, stopping})
-        if syncing.cancelled():
-            return False
+            self._starting = None
+        return not self._stop_requested
+
+    async def _caches_synced(self) -> None:
         try:
-            syncing.result()
+            await self.informers.wait_for_sync(self.cache_sync_timeout)
         except CacheSyncTimeout as error:
             # Re-raised with the configured timeout: the shared deadline leaves a remainder.
             logger.error("%s: cache not synced after %s s; %s", error.what,
                          self.cache_sync_timeout, _sync_hint(error.last_error))
             raise CacheSyncTimeout(error.what, self.cache_sync_timeout,
                                    error.last_error) from None
-        return True
-
-    async def _finish_background(self) -> None:
-        if self._owns_recorder:
-            await self.event_recorder.aclose()
 
     # -- HTTP --------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 coordinator = ShardCoordinator(client, ShardingConfig("widgets", "default"))
 coordinator.attach(controller)          # before either runs
 async with informers, controller:
-    await coordinator.run()             # until cancelled, or ShardLeaseLost
+    await coordinator.run()             # until stop() or cancelled, or ShardLeaseLost
 ```
 
 The protocol (`controllerkit.sharding` explains why no key ever has two owners):
@@ -25,17 +25,18 @@ The protocol (`controllerkit.sharding` explains why no key ever has two owners):
 5. *Deadline*: when no renewal succeeded within `renew_deadline` of the last successful one
    being sent, or its Lease vanished or changed holder, it stops starting keys at once,
    cancels the running reconciles, waits for their end and raises `ShardLeaseLost`.
-6. *Leaving*: cancelling `run()` stops all work the same way, then deletes the Lease, so the
-   others take the keys at once.
+6. *Leaving*: `stop()` (or cancelling `run()`) stops all work the same way, then deletes
+   the Lease, so the others take the keys at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
+import anyio
+from anyio.abc import TaskStatus
 from prometheus_client import CollectorRegistry
 
 from ..cache import DeletedFinalStateUnknown, EventHandlerFuncs, SharedInformer
@@ -44,6 +45,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..controller import Controller
 from ..errors import Conflict
 from ..leaderelection.lease import LeaseLock
+from ..lifecycle import Lifecycle, task_group
 from ..meta import LEASE, JSONObject
 from ..reconcile import Request
 from .assignment import Assignment, Weights
@@ -71,8 +73,14 @@ class ShardLeaseLost(Exception):
         self.reason = reason
 
 
-class ShardCoordinator:
+class ShardCoordinator(Lifecycle):
     """Shares the keys of the attached controllers with the other replicas of the ring.
+
+    Lifecycle (`controllerkit.lifecycle`): `run()` until `stop()`, or `async with
+    coordinator:`. Started means it joined the ring: its Lease exists and it follows its
+    peers. `stop()` stops all work on its keys, then deletes its Lease (the others take the
+    keys at once), and `run()` returns; cancelling `run()` does the same and re-raises. Runs
+    once.
 
     Guarantees, under the usual Lease assumptions (the replicas' clocks run at about the
     same rate; no process pauses for longer than `lease_duration - renew_deadline`): no key
@@ -116,8 +124,10 @@ class ShardCoordinator:
         self._lost: ShardLeaseLost | None = None
         self._wake = asyncio.Event()
         self._informer: SharedInformer | None = None
-        self._tasks: list[asyncio.Task[None]] = []
         self._started = False
+        self._stop_requested = False
+        # Everything that works on keys; cancelled by stop() and by losing the Lease.
+        self._working: anyio.CancelScope | None = None
 
     def __repr__(self) -> str:
         return f"ShardCoordinator({self.config.describe()})"
@@ -154,47 +164,58 @@ class ShardCoordinator:
 
     # -- running -----------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Hold the shard Lease and share the keys until cancelled (see the module).
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Hold the shard Lease and share the keys until `stop()` or cancellation (see the
+        module). Reports started once it joined the ring (stopped before, it returns).
 
-        On cancellation: stops all work on its keys, deletes its Lease (the others take the
-        keys at once), re-raises the cancellation. Raises `ShardLeaseLost`, after stopping
-        all work, when the Lease was not renewed in time, was deleted or taken. Runs once.
+        On `stop()` or cancellation: stops all work on its keys, deletes its Lease (the
+        others take the keys at once), then returns or re-raises the cancellation. Raises
+        `ShardLeaseLost`, after stopping all work, when the Lease was not renewed in time, was
+        deleted or taken. Runs once.
         """
         if self._started:
             raise RuntimeError(f"{self!r} runs once")
         self._started = True
+        joined = False
         try:
-            await self.lease.acquire()
-            logger.info("%s: joined as %s", self, self.identity)
-            informer = self._informer = SharedInformer(
-                self.client, LEASE, namespace=self.config.namespace,
-                label_selector=f"{SHARD_OF_LABEL}={self.config.name}", clock=self._clock,
-                registry=self._registry)
-            informer.add_handler(EventHandlerFuncs(
-                add=self._lease_seen, update=lambda _, new: self._lease_seen(new),
-                delete=self._lease_gone))
-            async with informer:
-                await self._run_until_lost(self._renew_forever(), self._coordinate_forever())
+            with anyio.CancelScope() as self._working:
+                if self._stop_requested:
+                    self._working.cancel()
+                await self.lease.acquire()
+                logger.info("%s: joined as %s", self, self.identity)
+                informer = self._informer = SharedInformer(
+                    self.client, LEASE, namespace=self.config.namespace,
+                    label_selector=f"{SHARD_OF_LABEL}={self.config.name}",
+                    clock=self._clock, registry=self._registry)
+                informer.add_handler(EventHandlerFuncs(
+                    add=self._lease_seen, update=lambda _, new: self._lease_seen(new),
+                    delete=self._lease_gone))
+                async with task_group() as work:
+                    await work.start(informer.run, name=f"peers of {self!r}")
+                    work.start_soon(self._renew_forever, name=f"renewal of {self!r}")
+                    work.start_soon(self._coordinate_forever, name=f"views of {self!r}")
+                    joined = True
+                    task_status.started()
+        except ShardLeaseLost:
+            pass  # raised below, once all work has stopped
         finally:
-            await self._stop_work()
-            if self._lost is None:
-                await self.lease.release()
+            self._working = None
+            # Shielded: a cancelled run stops the work and leaves the ring all the same.
+            with anyio.CancelScope(shield=True):
+                await self._stop_work()
+                if self._lost is None:
+                    await self.lease.release()
         if self._lost is not None:
             raise self._lost
+        if not joined:
+            task_status.started()  # stopped before it joined
 
-    async def _run_until_lost(self, *work: Coroutine[Any, Any, None]) -> None:
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(coroutine) for coroutine in work]
-        try:
-            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.wait(self._tasks)
-        for task in done:
-            if self._lost is None and not task.cancelled():
-                task.result()  # an unexpected error: re-raised
+    def stop(self) -> None:
+        """Stop all work on the keys and leave the ring (see `run`); returns at once.
+        Idempotent."""
+        self._stop_requested = True
+        if self._working is not None:
+            self._working.cancel()
 
     def _lose(self, reason: str) -> None:
         """Start nothing from now on; `run()` then cancels what runs and raises."""
@@ -203,10 +224,8 @@ class ShardCoordinator:
         self._lost = ShardLeaseLost(self.config.describe(), reason)
         self._assignment = Assignment(self.identity)
         logger.error("%s: %s; stopping all work on its keys", self, reason)
-        current = asyncio.current_task()
-        for task in self._tasks:
-            if task is not current:
-                task.cancel()
+        if self._working is not None:
+            self._working.cancel()
 
     def _lost_error(self) -> ShardLeaseLost:
         assert self._lost is not None

@@ -16,6 +16,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import anyio
+
 from ..client.protocol import Client
 from ..clock import Clock, Timer
 from ..errors import AlreadyExists, Conflict, NotFound
@@ -170,7 +172,7 @@ class ShardLease:
         if not self.resource_version:
             return
         try:
-            async with asyncio.timeout(self.config.renew_deadline):
+            with anyio.fail_after(self.config.renew_deadline):
                 try:
                     await self.lock.delete(self.resource_version)
                 except Conflict:

@@ -14,13 +14,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from anyio.abc import TaskStatus
+
 if TYPE_CHECKING:
     from ..manager import Manager
 
 __all__ = ["run_manager"]
-
-# How often readiness is looked at: `Manager.ready` is a flag with no event to wait on.
-_READY_POLL_SECONDS = 0.01
 
 
 @asynccontextmanager
@@ -47,9 +46,15 @@ async def run_manager(manager: Manager) -> AsyncIterator[Manager]:
     host = asyncio.current_task()
     if host is None:
         raise RuntimeError("run_manager needs a running task")
-    run = asyncio.create_task(manager.run(), name="controllerkit-run-manager")
+    # A task owned by this block (awaited when it ends), not a task group: blocks entered
+    # later may still be open when this one ends (an AsyncExitStack closed early), and a
+    # task group's cancel scope must be left in the order it was entered.
+    settled = asyncio.Event()
+    run = asyncio.create_task(manager.run(task_status=_Started(settled)),
+                              name="controllerkit-run-manager")
+    run.add_done_callback(lambda _: settled.set())
     try:
-        await _until_ready(manager, run)
+        await _until_ready(manager, run, settled)
     except BaseException:
         if not run.done():
             run.cancel()
@@ -83,13 +88,26 @@ def _use_free_ports(manager: Manager) -> None:
         manager.health_probe_bind_address = "0"
 
 
-async def _until_ready(manager: Manager, run: asyncio.Task[None]) -> None:
-    while not manager.ready:
-        if run.done():
-            run.result()  # raises the run's error
-            raise RuntimeError("the manager stopped before its caches synced")
-        # Wakes at once when the run ends; otherwise looks at the flag again shortly.
-        await asyncio.wait({run}, timeout=_READY_POLL_SECONDS)
+async def _until_ready(manager: Manager, run: asyncio.Task[None], settled: asyncio.Event
+                       ) -> None:
+    """Wait until the run reports started (ready) or ends; raise the run's error if it
+    failed first."""
+    await settled.wait()
+    if not manager.ready and not run.done():
+        await asyncio.wait({run})  # stopping already (something failed): wait for its end
+    if run.done():
+        run.result()  # raises the run's error
+        raise RuntimeError("the manager stopped before its caches synced")
+
+
+class _Started(TaskStatus[None]):
+    """The task status of the run: sets `settled` once the manager is ready."""
+
+    def __init__(self, settled: asyncio.Event) -> None:
+        self._settled = settled
+
+    def started(self, value: None = None) -> None:
+        self._settled.set()
 
 
 async def _stopped(manager: Manager, run: asyncio.Task[None]) -> None:

@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "apiserver(**options): ApiServerOptions fields for the test's embedded API server, "
-        "e.g. require_status_precondition=False (ignored with --existing-cluster)")
+        "e.g. strict_status=True (ignored with --existing-cluster)")
     config.stash[_EXISTING_CLUSTER] = _existing_cluster(config)
 
 

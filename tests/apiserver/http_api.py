@@ -244,6 +244,13 @@ def assert_status(reply: Reply, code: int, reason: str) -> JSONDict:
     return body
 
 
+def assert_page_not_found(reply: Reply) -> None:
+    """The reply is the plain-text 404 a real server sends for a path no API handler owns."""
+    assert reply.status == 404, (reply.status, reply.body)
+    assert reply.headers.get("Content-Type") == "text/plain; charset=utf-8", reply.headers
+    assert reply.body == "404 page not found\n", reply.body
+
+
 def cause_fields(status: JSONDict) -> list[str]:
     return [c.get("field", "") for c in status.get("details", {}).get("causes", [])]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -244,10 +245,64 @@ def test_omitted_field_another_manager_also_owns_is_only_disowned(
 def test_fields_written_before_the_first_apply_stay_when_omitted() -> None:
     created_by_post = stored(widget({"replicas": 1, "paused": False}))
 
-    applied = apply(created_by_post, widget({"replicas": 4}), "kubectl")
+    applied = apply(created_by_post, widget({"replicas": 4}), "kubectl", force=True)
     trimmed = apply(applied, widget({"image": "nginx"}), "kubectl")
 
     assert trimmed["spec"] == {"paused": False, "image": "nginx"}
+
+
+def test_first_apply_to_an_untracked_object_conflicts_with_before_first_apply() -> None:
+    untracked = stored(widget({"replicas": 1, "paused": False}))
+
+    error = conflict_of(untracked, widget({"replicas": 4}), "operator")
+    shared = apply(untracked, widget({"replicas": 1}), "operator")
+
+    assert error.message == ('Apply failed with 1 conflict: conflict with "before-first-apply" '
+                             f"using {API_VERSION}: .spec.replicas")
+    assert entry(shared, "before-first-apply")["fieldsV1"] == {
+        "f:spec": {"f:paused": {}, "f:replicas": {}}}
+    assert entry(shared, "before-first-apply")["operation"] == "Update"
+
+
+def test_create_records_every_field_for_its_manager() -> None:
+    created = record_update({}, widget({"replicas": 1}, labels={"app": "web"}),
+                            manager="kubectl-create", now=T1, api_version=API_VERSION)
+
+    assert created["metadata"]["managedFields"] == [{
+        "manager": "kubectl-create", "operation": "Update", "apiVersion": API_VERSION,
+        "time": T1, "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:replicas": {}}},
+    }]
+
+
+def _client_side_applied(config: JSONObject, live_spec: JSONObject) -> JSONObject:
+    """An object `kubectl apply` (client-side) wrote from `config`, then changed to `live_spec`."""
+    annotated = copy.deepcopy(config)
+    annotated["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(config)}
+    live = record_update({}, annotated, manager="kubectl-client-side-apply", now=T1,
+                         api_version=API_VERSION)
+    live["spec"] = live_spec
+    return stored(live)
+
+
+def test_kubectl_takes_over_the_fields_its_last_applied_annotation_still_describes() -> None:
+    live = _client_side_applied(widget({"replicas": 1}), {"replicas": 1})
+
+    upgraded = apply(live, widget({"replicas": 3}), "kubectl")
+    error = conflict_of(live, widget({"replicas": 3}), "kubectl-other")
+
+    assert upgraded["spec"]["replicas"] == 3
+    assert "f:spec" in entry(upgraded, "kubectl")["fieldsV1"]
+    assert error.causes[0].field == ".spec.replicas"
+
+
+def test_kubectl_conflicts_on_a_field_changed_since_its_last_client_side_apply() -> None:
+    live = _client_side_applied(widget({"replicas": 1}), {"replicas": 2})
+
+    error = conflict_of(live, widget({"replicas": 3}), "kubectl")
+
+    assert [cause.field for cause in error.causes] == [".spec.replicas"]
 
 
 def test_omitted_map_stays_while_another_manager_owns_fields_inside_it() -> None:
@@ -310,14 +365,16 @@ def test_omitted_condition_stays_while_it_holds_fields_of_another_manager() -> N
     assert "operator" not in managers(pruned)
 
 
-def test_omitted_condition_keeps_its_unowned_fields() -> None:
-    created_by_post = stored(widget(status={"conditions": [
+def test_omitted_condition_of_a_never_tracked_object_stays_with_before_first_apply() -> None:
+    untracked = stored(widget(status={"conditions": [
         {"type": "Ready", "status": "True", "reason": "Started"}]}))
-    live = apply(created_by_post, widget(status=conditions(("Ready", "True"))), "operator")
+    live = apply(untracked, widget(status=conditions(("Ready", "True"))), "operator")
 
     pruned = apply(live, widget(), "operator", now=T3)
 
-    assert pruned["status"]["conditions"] == [{"type": "Ready", "reason": "Started"}]
+    assert pruned["status"]["conditions"] == [
+        {"type": "Ready", "status": "True", "reason": "Started"}]
+    assert managers(pruned) == ["before-first-apply"]
 
 
 def test_changing_another_managers_condition_conflicts_on_that_item() -> None:

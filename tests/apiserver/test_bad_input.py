@@ -16,6 +16,7 @@ from .http_api import (
     JSON_PATCH,
     MERGE_PATCH,
     RestClient,
+    assert_page_not_found,
     assert_status,
     core_path,
     install_widget_crd,
@@ -211,11 +212,8 @@ async def test_body_over_the_limit_is_413() -> None:
 @pytest.mark.parametrize("path", [
     "/api/v1/namespaces/default/widgetz",
     "/api/v2/configmaps",
-    "/apis/nope.io/v1/things",
-    "/apis/example.com/v1/namespaces/default/widgets",
     "/api/v1/namespaces/default/namespaces",
     "/api/v1/namespaces/default/configmaps/cm/status",
-    "/no/such/path",
     "/apis/batch/v9",
 ])
 async def test_unknown_resource_is_not_found(apiserver: ThreadedApiServer, path: str) -> None:
@@ -224,6 +222,21 @@ async def test_unknown_resource_is_not_found(apiserver: ThreadedApiServer, path:
         written = await api.post(path, _configmap())
     assert_status(reply, 404, "NotFound")
     assert_status(written, 404, "NotFound")
+
+
+@pytest.mark.parametrize("path", [
+    "/apis/nope.io/v1/things",
+    "/apis/example.com/v1/namespaces/default/widgets",
+    "/no/such/path",
+])
+async def test_path_outside_every_api_is_a_plain_404(
+    apiserver: ThreadedApiServer, path: str,
+) -> None:
+    async with rest_client(apiserver.url) as api:
+        reply = await api.get(path)
+        written = await api.post(path, _configmap())
+    assert_page_not_found(reply)
+    assert_page_not_found(written)
 
 
 async def test_missing_object_is_not_found_with_details(apiserver: ThreadedApiServer) -> None:
@@ -310,7 +323,7 @@ async def test_many_concurrent_bad_requests_all_get_statuses_and_no_server_error
             api.post(CONFIGMAPS, raw=b"{"),
             api.post(widgets_path(), widget("bad", size=0)),
             api.post(widgets_path(), raw=b"[]"),
-            api.get("/apis/nope/v1/x"),
+            api.get("/apis/batch/v9/x"),
             api.patch(widgets_path("none"), {"spec": {}}),
             api.patch(widgets_path("none"), [{"op": "nope"}], JSON_PATCH),
             api.put(widgets_path("none"), widget("none")),

@@ -17,7 +17,7 @@ from kubernetes_asyncio.client import ApiClient, Configuration, CoreV1Api, Custo
 
 from controllerkit.testing import Kubectl
 
-from .http_api import assert_status, install_widget_crd, rest_client, widgets_path
+from .http_api import assert_status, cause_fields, install_widget_crd, rest_client, widgets_path
 from .manifests import widget
 from .server_process import ServerProcess, controllerkit_command
 
@@ -191,8 +191,8 @@ async def test_watch_history_flag_bounds_resumable_watches() -> None:
     assert event["object"]["reason"] == "Expired"
 
 
-async def test_status_precondition_flag_makes_it_optional() -> None:
-    with ServerProcess("--status-precondition", "optional") as server:
+async def test_by_default_a_status_write_needs_no_resource_version() -> None:
+    with ServerProcess() as server:
         async with rest_client(server.url) as api:
             await install_widget_crd(api)
             await api.post(widgets_path(), widget("w1"))
@@ -200,6 +200,21 @@ async def test_status_precondition_flag_makes_it_optional() -> None:
                                     {"status": {"phase": "Ready"}})
     assert reply.status == 200, reply.body
     assert reply.body["status"] == {"phase": "Ready"}
+
+
+async def test_strict_status_flag_refuses_unconditional_and_spec_changing_writes() -> None:
+    with ServerProcess("--strict-status") as server:
+        async with rest_client(server.url) as api:
+            await install_widget_crd(api)
+            created = await api.post(widgets_path(), widget("w1", size=2))
+            unconditional = await api.patch(widgets_path("w1", subresource="status"),
+                                            {"status": {"phase": "Ready"}})
+            with_spec = await api.patch(widgets_path("w1", subresource="status"), {
+                "metadata": {"resourceVersion": created.body["metadata"]["resourceVersion"]},
+                "spec": {"size": 5}, "status": {"phase": "Ready"}})
+    assert cause_fields(assert_status(unconditional, 422, "Invalid")) == [
+        "metadata.resourceVersion"]
+    assert cause_fields(assert_status(with_spec, 422, "Invalid")) == ["spec.size"]
 
 
 def test_tokens_flag_implies_tls_so_kubectl_can_authenticate(tmp_path: Path) -> None:

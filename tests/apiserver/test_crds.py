@@ -289,7 +289,7 @@ def test_crd_types_serve_each_served_version_preferred_first() -> None:
     assert served.schema == WIDGET_SCHEMA and types[1].schema is None
     assert served.crd_name == "widgets.example.com"
     assert served.tracks_generation and not served.strategic_merge
-    assert served.delete_returns_object
+    assert not served.delete_returns_object
 
 
 def test_crd_types_carry_printer_columns() -> None:

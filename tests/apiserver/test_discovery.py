@@ -11,6 +11,7 @@ from .http_api import (
     CRDS,
     WIDGET_CRD_NAME,
     RestClient,
+    assert_page_not_found,
     assert_status,
     install_widget_crd,
     rest_client,
@@ -89,7 +90,7 @@ async def test_apis_lists_builtin_groups_with_preferred_versions(
 async def test_creating_a_crd_adds_its_group_and_resources(apiserver: ThreadedApiServer) -> None:
     async with rest_client(apiserver.url) as api:
         before = await api.get("/apis/example.com/v1")
-        assert_status(before, 404, "NotFound")
+        assert_page_not_found(before)
         await install_widget_crd(api)
         groups = await _groups(api)
         group = await api.get("/apis/example.com")
@@ -137,8 +138,8 @@ async def test_deleting_a_crd_removes_its_group_and_resources(
         objects = await api.get(widgets_path())
     assert_status(gone, 404, "NotFound")
     assert "example.com" not in groups
-    assert_status(version, 404, "NotFound")
-    assert_status(objects, 404, "NotFound")
+    assert_page_not_found(version)
+    assert_page_not_found(objects)
 
 
 async def test_crd_reports_names_accepted_and_established(apiserver: ThreadedApiServer) -> None:
@@ -190,8 +191,8 @@ async def test_unserved_crd_version_is_not_discovered_or_routed(
         v2 = await api.get("/apis/example.com/v2")
         objects = await api.get(widgets_path(version="v2"))
     assert [v["version"] for v in group.body["versions"]] == ["v1"]
-    assert_status(v2, 404, "NotFound")
-    assert_status(objects, 404, "NotFound")
+    assert_page_not_found(v2)
+    assert_page_not_found(objects)
 
 
 def test_kubectl_api_resources_follows_crd_lifecycle(kubectl: Kubectl) -> None:

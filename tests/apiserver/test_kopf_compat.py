@@ -65,9 +65,9 @@ def _settings() -> kopf.OperatorSettings:
 
 @pytest.fixture
 async def server() -> AsyncIterator[EmbeddedApiServer]:
-    # kopf merge-patches `/status` without a resourceVersion, as the real server allows; the
-    # compatibility switch turns off this server's stricter default that requires one.
-    server = EmbeddedApiServer(require_status_precondition=False)
+    # The server as it comes: kopf merge-patches `/status` without a resourceVersion, which a
+    # real server accepts, and so must the default here.
+    server = EmbeddedApiServer()
     await server.start()
     try:
         async with rest_client(server.url, server.token) as api:
@@ -151,6 +151,7 @@ async def test_kopf_create_handler_writes_status_and_adds_its_finalizer(
     assert calls.deleted == []
     assert events[0]["type"] == "ADDED"
     assert [e["type"] for e in events[1:]] == ["MODIFIED"] * (len(events) - 1)
+    # Main-resource writes ignore `.status`: kopf's unconditional `/status` patch landed.
     assert stored.body["status"] == {"phase": "Sized3"}
     assert stored.body["metadata"]["finalizers"] == [KOPF_FINALIZER]
     # kopf records what it handled in an annotation, written by a merge patch of the object.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -89,13 +89,19 @@ async def test_typed_patches_return_models(kube: KubeClient) -> None:
 
 
 @pytest.mark.usefixtures("widgets_installed")
-async def test_typed_delete_returns_the_deleted_object(kube: KubeClient) -> None:
+async def test_typed_delete_returns_the_object_while_finalizers_hold_it(
+    kube: KubeClient,
+) -> None:
     widgets = kube.typed(Widget)
-    await widgets.create(new_widget("w1"))
-    deleted = await widgets.delete("w1", namespace="default")
-    assert deleted is not None and deleted.metadata.name == "w1"
+    held = new_widget("w1")
+    held.metadata.finalizers = ["example.com/hold"]
+    await widgets.create(held)
+    await widgets.create(new_widget("w2"))
+    deleting = await widgets.delete("w1", namespace="default")
+    assert deleting is not None and deleting.metadata.deletion_timestamp is not None
+    assert await widgets.delete("w2", namespace="default") is None  # gone: a Status answer
     with pytest.raises(NotFound):
-        await widgets.get("w1", namespace="default")
+        await widgets.get("w2", namespace="default")
 
 
 async def test_builtin_resource_round_trip(kube: KubeClient) -> None:
@@ -116,7 +122,7 @@ class PlainNote(BaseModel):
 
     apiVersion: str = "v1"
     kind: str = "ConfigMap"
-    metadata: dict[str, str]
+    metadata: dict[str, Any]
     data: dict[str, str] | None = None
 
 

@@ -192,10 +192,13 @@ async def test_forbidden_event_writes_are_logged_never_raised(
     assert "forbidden" in warning.getMessage()
 
 
-async def test_events_after_close_are_dropped(kube: KubeClient, settings: JSONObject) -> None:
+async def test_events_queued_before_the_run_are_written_and_after_stop_dropped(
+    kube: KubeClient, settings: JSONObject
+) -> None:
     recorder = EventRecorder(kube, component="c")
-    recorder.event(settings, "Normal", "First", "written by aclose")
-    await recorder.aclose()
+    recorder.event(settings, "Normal", "First", "queued before the writer runs")
+    async with recorder:
+        pass  # leaving stops the writer once it has written what is queued
     recorder.event(settings, "Normal", "Late", "dropped")
 
     assert [event["reason"] for event in await events_in(kube)] == ["First"]
@@ -207,7 +210,7 @@ def test_an_unknown_event_type_is_a_programming_error(kube: KubeClient) -> None:
         recorder.event({}, "Info", "R", "m")  # type: ignore[arg-type]
 
 
-async def test_the_writer_does_not_inherit_the_reconcile_that_started_it(
+async def test_the_writer_does_not_inherit_the_reconcile_that_recorded_the_event(
     kube: KubeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The namespace does not exist, so the write fails and the writer logs a warning.
@@ -217,8 +220,9 @@ async def test_the_writer_does_not_inherit_the_reconcile_that_started_it(
     caplog.handler.addFilter(ReconcileContextFilter())
     recorder = EventRecorder(kube, component="c")
     with reconcile_context(controller="widgets", name="w1"):
-        recorder.event(lost, "Normal", "Started", "first event starts the writer")
-    await recorder.aclose()
+        recorder.event(lost, "Normal", "Started", "recorded in a reconcile")
+    async with recorder:
+        pass
 
     [warning] = [r for r in caplog.records if r.name == "controllerkit.events"]
     assert "not found" in warning.getMessage()

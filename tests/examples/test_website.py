@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,9 @@ from examples.website import Website
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER = "websites.example.com"
+
+# Strict status: the controller's status writes must be preconditioned and status-only.
+pytestmark = pytest.mark.apiserver(strict_status=True)
 
 
 class ControllerProcess:
@@ -78,9 +82,24 @@ def reconcile_errors(metrics_url: str) -> float:
     return float(found.group(1))
 
 
+def write_deployment_status(kubectl: Kubectl, name: str, status: dict[str, int]) -> None:
+    """Write a Deployment's status as a cluster's Deployment controller does: conditional on
+    the version it read, read again after a conflict."""
+    deadline = time.monotonic() + 60
+    while True:
+        read = kubectl.json("get", "deployment", name)
+        patch = {"metadata": {"resourceVersion": read["metadata"]["resourceVersion"]},
+                 "status": status}
+        written = kubectl.run("patch", "deployment", name, "--subresource=status",
+                              "--type=merge", "-p", json.dumps(patch), check=False)
+        if written.returncode == 0:
+            return
+        assert "the object has been modified" in written.stderr, written.stderr
+        assert time.monotonic() < deadline, written.stderr
+
+
 # The Deployment controller of a real cluster is simulated here by writing the status it would
 # write; the embedded server runs no workload controllers.
-@pytest.mark.apiserver(require_status_precondition=False)
 def test_the_tutorial_controller_runs_a_website_through_its_life_without_an_error(
     kubectl: Kubectl, controller: ControllerProcess
 ) -> None:
@@ -96,8 +115,7 @@ def test_the_tutorial_controller_runs_a_website_through_its_life_without_an_erro
     assert deployment["spec"]["replicas"] == 2
     assert deployment["metadata"]["ownerReferences"][0]["name"] == "blog"
 
-    kubectl.run("patch", "deployment", "blog", "--subresource=status", "--type=merge",
-                "-p", json.dumps({"status": {"replicas": 2, "readyReplicas": 2}}))
+    write_deployment_status(kubectl, "blog", {"replicas": 2, "readyReplicas": 2})
     kubectl.run("wait", "--for=condition=Ready", "website/blog", "--timeout=60s")
     assert kubectl.json("get", "website", "blog")["status"]["readyReplicas"] == 2
 

@@ -250,6 +250,27 @@ async def _not_ready(manager: Manager) -> bool:
     return not manager.ready
 
 
+async def test_cancelling_run_stops_gracefully_then_raises_the_cancellation(
+    kube: KubeClient,
+) -> None:
+    manager = manager_for(kube)
+    reconciler = Recorder()
+    manager.controller_builder().for_(CONFIG_MAP, namespace="default").build(reconciler)
+    await kube.create(CONFIG_MAP, configmap("in-flight"), namespace="default")
+    reconciler.gate.clear()
+    task = asyncio.get_running_loop().create_task(manager.run())
+    await asyncio.wait_for(reconciler.started.wait(), 30)
+
+    task.cancel()
+    await eventually(lambda: _not_ready(manager))
+    assert not task.done()  # the reconcile in flight holds the graceful stop
+    reconciler.gate.set()
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)
+    assert manager.controllers["configmaps"].stats.results["success"] == 1
+
+
 async def test_reconcile_still_running_after_the_grace_period_is_cancelled(
     kube: KubeClient,
 ) -> None:

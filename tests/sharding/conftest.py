@@ -93,12 +93,31 @@ class Replica:
                                             **coordinator_options)
         self.coordinator.attach(self.controller)
         self.task: asyncio.Task[None] | None = None
+        self._components: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
 
     async def start(self) -> None:
-        await self.informers.__aenter__()
-        await self.informers.wait_for_sync(30)
-        await self.controller.__aenter__()
+        ready = asyncio.Event()
+        # One task enters and leaves the informers and the controller: their task groups
+        # must be left by the task that entered them.
+        self._components = asyncio.get_running_loop().create_task(self._run_components(ready))
+        await eventually(lambda: ready.is_set() or self._components_failed())
         self.task = asyncio.get_running_loop().create_task(self.coordinator.run())
+
+    async def _run_components(self, ready: asyncio.Event) -> None:
+        async with self.informers:
+            await self.informers.wait_for_sync(30)
+            with contextlib.suppress(Exception):
+                async with self.controller:
+                    ready.set()
+                    await self._closing.wait()
+
+    def _components_failed(self) -> bool:
+        components = self._components
+        if components is not None and components.done():
+            components.result()
+            raise RuntimeError(f"{self.identity}: informers and controller ended early")
+        return False
 
     def owned(self, names: list[str]) -> set[str]:
         return {name for name in names if self.coordinator.owns(Request(NAMESPACE, name))}
@@ -112,9 +131,9 @@ class Replica:
     async def close(self) -> None:
         if self.task is not None and not self.task.done():
             await self.leave()
-        with contextlib.suppress(BaseException):
-            await self.controller.__aexit__(None, None, None)
-        await self.informers.__aexit__(None, None, None)
+        self._closing.set()
+        if self._components is not None:
+            await self._components
 
 
 def _all_renewed_after(leases: list[ShardLease], moment: float) -> bool:

@@ -24,7 +24,7 @@ from controllerkit.meta import CONFIG_MAP
 from controllerkit.testing import ExistingCluster
 
 
-@pytest.mark.apiserver(require_status_precondition=False)
+@pytest.mark.apiserver(strict_status=True)
 @pytest.mark.asyncio
 async def test_runs_against_the_existing_cluster(apiserver, kube_client, kubectl):
     assert isinstance(apiserver, ExistingCluster)
@@ -63,7 +63,7 @@ def test_the_fixtures_reach_the_cluster_of_the_kubeconfig(
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines([
         f"controllerkit: existing cluster {cluster.url} (context *, kubeconfig *)",
-        "*ExistingClusterWarning: @pytest.mark.apiserver(require_status_precondition=False) "
+        "*ExistingClusterWarning: @pytest.mark.apiserver(strict_status=True) "
         f"ignored: the tests run against the existing cluster {cluster.url}",
     ])
     # The object outlives the test: the cluster is not the test's own.

@@ -29,7 +29,8 @@ from .support import (
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     tokens = write_tokens(tmp_path / "tokens.yaml")
     async with (
-        EmbeddedApiServer(tokens_file=tokens, bookmark_interval=0.2) as server,
+        # Strict status: the example's status writes must be preconditioned and status-only.
+        EmbeddedApiServer(tokens_file=tokens, bookmark_interval=0.2, strict_status=True) as server,
         KubeClient.from_url(server.url, token=ADMIN_TOKEN) as admin,
         KubeClient.from_url(server.url, token=CONTROLLER_TOKEN) as controller_client,
         KubeClient.from_url(server.url, token=SIMULATOR_TOKEN) as simulator_client,

@@ -40,8 +40,10 @@ async def cluster(tmp_path: Path, controller_rules: list[dict[str, Any]]
                   ) -> AsyncIterator[Cluster]:
     tokens = write_tokens(tmp_path / "tokens.yaml", controller_rules)
     async with (
-        # kubectl sends bearer tokens over https only.
-        EmbeddedApiServer(tokens_file=tokens, tls=True, bookmark_interval=0.2) as server,
+        # kubectl sends bearer tokens over https only. Strict status: the example's status
+        # writes must be preconditioned and status-only.
+        EmbeddedApiServer(tokens_file=tokens, tls=True, bookmark_interval=0.2,
+                          strict_status=True) as server,
         KubeClient.from_url(server.url, token=ADMIN_TOKEN, ca_data=ca(server)) as admin,
         KubeClient.from_url(server.url, token=CONTROLLER_TOKEN,
                             ca_data=ca(server)) as controller_client,

@@ -56,7 +56,8 @@ async def api_cluster(workdir: Path) -> AsyncIterator[ApiCluster]:
         {"name": "spritz-internal-api", "token": API_IDENTITY_TOKEN, "rules": api_rules()},
     ]}))
     async with (
-        EmbeddedApiServer(tokens_file=tokens, bookmark_interval=0.2) as server,
+        # Strict status: the example's status writes must be preconditioned and status-only.
+        EmbeddedApiServer(tokens_file=tokens, bookmark_interval=0.2, strict_status=True) as server,
         KubeClient.from_url(server.url, token=ADMIN_TOKEN) as admin,
         KubeClient.from_url(server.url, token=API_IDENTITY_TOKEN) as api_identity,
     ):
