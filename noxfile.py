@@ -16,7 +16,8 @@ PYTHON = "3.11"
 def tests(session: nox.Session) -> None:
     """The test suite, against embedded API servers it starts itself."""
     session.install("-e", ".[dev]")
-    session.run("pytest", *session.posargs)
+    # One worker per core: the tests wait on conditions, never on a quiet machine.
+    session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -140,7 +140,7 @@ class Manager(Lifecycle):
         leader_election: LeaderElectionConfig | None = None,
         sharding: ShardingConfig | None = None,
         registry: CollectorRegistry | None = None,
-        kind_check_timeout: float = 10.0,
+        kind_check_timeout: float = 5.0,
     ) -> None:
         """`informers` defaults to an `InformerFactory(client, registry=self.registry)`;
         `event_recorder` to an `EventRecorder(client, component="controllerkit-manager")`.
