@@ -105,8 +105,13 @@ class CachedClient:
 
     async def get(self, kind: KindOrModel, name: str, *, namespace: str | None = None
                   ) -> Any:
-        """The object, from the cache when one covers it; None when it does not exist."""
+        """The object, from the cache when one covers it; None when it does not exist.
+
+        ValueError for a namespaced kind without a namespace (the answer would be None for
+        an object that may exist)."""
         resource = _kind(kind)
+        if resource.namespaced and not namespace:
+            raise ValueError(f"{resource.kind} is namespaced: give the namespace of {name!r}")
         key = ((namespace or "") if resource.namespaced else "", name)
         informer = self._informer(resource, key[0] or None)
         if informer is None:
