@@ -41,6 +41,11 @@ def crd() -> dict[str, Any]:
             "image": {"type": "string"},
         },
     }
+    return gadget_crd(spec, status)
+
+
+def gadget_crd(spec: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+    """The Gadget CRD with a status subresource, for these spec and status schemas."""
     schema = {"type": "object", "properties": {"spec": spec, "status": status}}
     return {
         "apiVersion": "apiextensions.k8s.io/v1",

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..resources import COLLECTION, GROUP, NAMESPACE, PLURAL, VERSION
+from ..resources import COLLECTION, GROUP, NAMESPACE, PLURAL, VERSION, gadget_crd
 
 __all__ = [
     "COLLECTION", "GROUP", "NAMESPACE", "PLURAL", "READY", "VERSION",
@@ -46,21 +46,7 @@ def crd() -> dict[str, Any]:
     }
     spec = {"type": "object", "properties": {"image": {"type": "string"},
                                              "replicas": {"type": "integer", "minimum": 0}}}
-    schema = {"type": "object", "properties": {"spec": spec, "status": status}}
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {"plural": PLURAL, "singular": "gadget", "kind": "Gadget",
-                      "listKind": "GadgetList"},
-            "versions": [{"name": VERSION, "served": True, "storage": True,
-                          "subresources": {"status": {}},
-                          "schema": {"openAPIV3Schema": schema}}],
-        },
-    }
+    return gadget_crd(spec, status)
 
 
 def ready_condition(generation: int) -> dict[str, Any]:

@@ -5,9 +5,7 @@ with no ERROR logged and no reconcile error counted."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +19,8 @@ from controllerkit.crd import crd_for
 from controllerkit.testing import ClusterUnderTest, Kubectl
 from examples.website import Website
 
+from ..controllerkit_run import ControllerkitRun
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER = "websites.example.com"
 
@@ -28,45 +28,14 @@ CONTROLLER = "websites.example.com"
 pytestmark = pytest.mark.apiserver(strict_status=True)
 
 
-class ControllerProcess:
-    """`controllerkit run examples.website:manager`, its log read line by line."""
-
-    def __init__(self, kubeconfig: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "controllerkit.cli", "run", "examples.website:manager",
-             "--kubeconfig", str(kubeconfig), "--metrics-bind-address", "0",
-             "--health-probe-bind-address", "0"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.lines: list[str] = []
-
-    def wait_for_line(self, pattern: str) -> re.Match[str]:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-            match = re.search(pattern, line)
-            if match is not None:
-                return match
-        raise AssertionError(f"ended without logging {pattern!r}:\n" + "".join(self.lines))
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.stderr is not None
-        self.lines.extend(self.process.stderr)
-        return self.process.wait(timeout=60)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture
-def controller(apiserver: ClusterUnderTest, kubectl: Kubectl) -> Iterator[ControllerProcess]:
+def controller(apiserver: ClusterUnderTest, kubectl: Kubectl) -> Iterator[ControllerkitRun]:
     kubectl.apply(crd_for(Website))
     kubectl.run("wait", "--for=condition=Established", "crd/websites.example.com",
                 "--timeout=30s")
-    running = ControllerProcess(apiserver.kubeconfig_path)
+    running = ControllerkitRun("examples.website:manager", "--kubeconfig",
+                               str(apiserver.kubeconfig_path), "--metrics-bind-address", "0",
+                               "--health-probe-bind-address", "0")
     try:
         yield running
     finally:
@@ -101,7 +70,7 @@ def write_deployment_status(kubectl: Kubectl, name: str, status: dict[str, int])
 # The Deployment controller of a real cluster is simulated here by writing the status it would
 # write; the embedded server runs no workload controllers.
 def test_the_tutorial_controller_runs_a_website_through_its_life_without_an_error(
-    kubectl: Kubectl, controller: ControllerProcess
+    kubectl: Kubectl, controller: ControllerkitRun
 ) -> None:
     metrics_url = controller.wait_for_line(r"serving metrics on (http://\S+)").group(1)
     controller.wait_for_line("caches synced")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -19,49 +18,21 @@ from controllerkit.cli import main
 from controllerkit.testing import Kubectl
 
 from ..apiserver.manifests import widget, widget_crd
+from ..controllerkit_run import ControllerkitRun
 from .toy_app import SLOW_ANNOTATION
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING_PROBES = re.compile(r"serving probes on (http://\S+)")
 
 
-class ManagerProcess:
-    """`controllerkit run tests.manager.toy_app:build` with its stderr read line by line."""
-
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "controllerkit.cli", "run", "tests.manager.toy_app:build",
-             *args],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.lines: list[str] = []
-
-    def wait_for_line(self, pattern: str) -> re.Match[str]:
-        """Read log lines until one matches; fails if the process ends first."""
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-            match = re.search(pattern, line)
-            if match is not None:
-                return match
-        raise AssertionError(f"process ended without logging {pattern!r}:\n"
-                             + "".join(self.lines))
-
-    def finish(self) -> int:
-        """Wait for the exit; the remaining log lines are appended to `lines`."""
-        assert self.process.stderr is not None
-        self.lines.extend(self.process.stderr)
-        return self.process.wait(timeout=60)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+def toy_manager(*args: str) -> ControllerkitRun:
+    """`controllerkit run tests.manager.toy_app:build ARGS`."""
+    return ControllerkitRun("tests.manager.toy_app:build", *args)
 
 
 @pytest.fixture
-def manager_process(apiserver: ThreadedApiServer) -> Iterator[ManagerProcess]:
-    running = ManagerProcess("--kubeconfig", str(apiserver.kubeconfig_path))
+def manager_process(apiserver: ThreadedApiServer) -> Iterator[ControllerkitRun]:
+    running = toy_manager("--kubeconfig", str(apiserver.kubeconfig_path))
     try:
         yield running
     finally:
@@ -69,7 +40,7 @@ def manager_process(apiserver: ThreadedApiServer) -> Iterator[ManagerProcess]:
 
 
 def test_sigterm_during_a_slow_reconcile_lets_it_finish_and_starts_nothing_else(
-    kubectl: Kubectl, manager_process: ManagerProcess
+    kubectl: Kubectl, manager_process: ControllerkitRun
 ) -> None:
     kubectl.apply(widget_crd())
     # One worker, two slow widgets: whichever starts first, the other waits in the queue.
@@ -91,7 +62,7 @@ def test_sigterm_during_a_slow_reconcile_lets_it_finish_and_starts_nothing_else(
 
 
 def test_kubectl_wait_sees_ready_on_a_reconciled_widget(
-    kubectl: Kubectl, manager_process: ManagerProcess
+    kubectl: Kubectl, manager_process: ControllerkitRun
 ) -> None:
     manager_process.wait_for_line("caches synced")
     kubectl.apply(widget("waited-for"))
@@ -103,7 +74,7 @@ def test_kubectl_wait_sees_ready_on_a_reconciled_widget(
 
 
 def test_embedded_server_runs_in_the_same_process_and_probes_answer() -> None:
-    running = ManagerProcess("--embedded")
+    running = toy_manager("--embedded")
     try:
         url = running.wait_for_line(SERVING_PROBES.pattern).group(1)
         running.wait_for_line("caches synced")
