@@ -26,7 +26,7 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     session.run("ruff", "check", "controllerkit", "examples", "tests", "benchmarks", "scripts",
                 "noxfile.py")
-    session.run("mypy", "controllerkit", "examples", "tests", "scripts")
+    session.run("mypy", "tests", "controllerkit", "examples", "scripts")
     session.run("lint-imports")
 
 

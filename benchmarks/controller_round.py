@@ -23,7 +23,7 @@ import orjson
 from .contender_process import ContenderProcess
 from .controller_contenders.job import COLLECTION, GROUP, NAMESPACE, VERSION, crd, is_ready
 from .report import percentile
-from .resources import Client
+from .resources import Client, install_crd
 from .server_process import ServerProcess
 
 ResultT = TypeVar("ResultT")
@@ -67,20 +67,6 @@ def gadget(name: str) -> dict[str, object]:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Gadget",
             "metadata": {"name": name, "namespace": NAMESPACE},
             "spec": {"replicas": 1, "image": "registry.example/gadget:1"}}
-
-
-async def install_crd(client: Client) -> None:
-    await client.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", 201,
-                      crd())
-    deadline = time.monotonic() + 30
-    while True:
-        async with client.session.get(f"{client.base}{COLLECTION}?limit=1") as resp:
-            await resp.read()
-            if resp.status == 200:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError("the Gadget CRD was not served within 30 s")
-        await asyncio.sleep(0.05)
 
 
 class ReadyWatcher:
@@ -139,7 +125,7 @@ class Round:
         async with ServerProcess(kubeconfig_out=self.kubeconfig) as server, \
                 aiohttp.ClientSession(connector=connector) as session:
             client = Client(session, server.url)
-            await install_crd(client)
+            await install_crd(client, crd())
             listed = await client.call("GET", COLLECTION, 200)
             watcher = ReadyWatcher(client)
             watching = asyncio.create_task(watcher.run(listed["metadata"]["resourceVersion"]))

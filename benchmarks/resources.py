@@ -107,9 +107,10 @@ async def concurrently(workers: int, items: Iterator[Any],
     return time.perf_counter() - start
 
 
-async def install_crd(client: Client) -> None:
+async def install_crd(client: Client, definition: dict[str, Any] | None = None) -> None:
+    """Create the Gadget CRD (`definition`, or `crd()`) and wait until it is served."""
     await client.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", 201,
-                      crd())
+                      definition or crd())
     deadline = time.monotonic() + 30
     while True:
         async with client.session.get(f"{client.base}{COLLECTION}?limit=1") as resp:

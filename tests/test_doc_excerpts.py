@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .doc_blocks import marked_blocks
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 MARKER = re.compile(r"^<!-- excerpt: (?P<path>\S+) -->$")
@@ -34,21 +36,8 @@ class Excerpt:
 
 def marked_excerpts() -> list[Excerpt]:
     """Every block marked as an excerpt, with the page and line where its code starts."""
-    excerpts = []
-    for page in sorted(DOCS.rglob("*.md")):
-        lines = page.read_text(encoding="utf-8").splitlines()
-        for index, line in enumerate(lines):
-            match = MARKER.match(line.strip())
-            if match is None:
-                continue
-            opening = lines[index + 1].strip() if index + 1 < len(lines) else ""
-            if not opening.startswith("```"):
-                raise AssertionError(f"{page}:{index + 1}: an excerpt marker goes directly "
-                                     f"above a fenced block")
-            end = lines.index("```", index + 2)
-            excerpts.append(Excerpt(page, index + 3, match.group("path"),
-                                    tuple(lines[index + 2:end])))
-    return excerpts
+    return [Excerpt(block.page, block.line, block.marker.group("path"), block.lines)
+            for block in marked_blocks(MARKER, "an excerpt marker")]
 
 
 def included_files() -> list[tuple[Path, str]]:

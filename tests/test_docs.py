@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from .doc_blocks import marked_blocks
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 MARKER = re.compile(r"^<!-- test(?:: (?P<mode>[a-z]+))? -->$")
@@ -38,22 +40,14 @@ class Example:
 def marked_examples() -> list[Example]:
     """Every block marked runnable, with the page and line where its code starts."""
     examples = []
-    for page in sorted(DOCS.rglob("*.md")):
-        lines = page.read_text(encoding="utf-8").splitlines()
-        for index, line in enumerate(lines):
-            match = MARKER.match(line.strip())
-            if match is None:
-                continue
-            mode = match.group("mode") or "script"
-            opening = lines[index + 1].strip() if index + 1 < len(lines) else ""
-            if mode not in MODES or opening != "```python":
-                raise AssertionError(
-                    f"{page}:{index + 1}: a test marker must be `<!-- test -->` or "
-                    f"`<!-- test: pytest -->` directly above a ```python block"
-                )
-            end = lines.index("```", index + 2)
-            code = "\n".join(lines[index + 2:end]) + "\n"
-            examples.append(Example(page, index + 3, mode, code))
+    for block in marked_blocks(MARKER, "a test marker"):
+        mode = block.marker.group("mode") or "script"
+        if mode not in MODES or block.opening != "```python":
+            raise AssertionError(
+                f"{block.page}:{block.line - 2}: a test marker must be `<!-- test -->` or "
+                f"`<!-- test: pytest -->` directly above a ```python block"
+            )
+        examples.append(Example(block.page, block.line, mode, "\n".join(block.lines) + "\n"))
     return examples
 
 

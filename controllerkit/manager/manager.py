@@ -35,12 +35,10 @@ from ..cache.recent_writes import RecentWrites
 from ..client.kube import KubeClient
 from ..client.mapper import RestMapper
 from ..client.protocol import Client
-from ..client.typed import kind_of
 from ..clock import SYSTEM_CLOCK, Clock
 from ..controller import (
     DEFAULT_MAX_RETRIES,
     Controller,
-    ObjectReconciler,
     Predicate,
     ReconcileFunction,
     RequestMapper,
@@ -50,11 +48,11 @@ from ..errors import Forbidden, NotFound
 from ..events import EventRecorder
 from ..leaderelection import LeaderElectionConfig, LeaderElector
 from ..lifecycle import Lifecycle, run_stopping_on_cancel, task_group
-from ..meta import ResourceKind
 from ..reconcile import Request
 from ..sharding import ShardCoordinator, ShardingConfig
 from ..workqueue import RateLimiter, WorkqueueMetrics
 from .builder import ManagedControllerBuilder
+from .declaration import ControllerDeclaration
 from .endpoints import Endpoints, Servers, parse_bind_address, serve
 from .kinds import check_kinds
 from .metrics import ControllerMetrics
@@ -243,30 +241,13 @@ class Manager(Lifecycle):
         system clock by default; a `FakeClock` in tests). `reconcile_timeout`, `max_retries`
         and `rate_limiter` are the `Controller` options. Returns the function unchanged.
         """
+        declaration = ControllerDeclaration(
+            kind, owns, watches, triggers, name, namespace, tuple(predicates),
+            max_concurrent_reconciles, reconcile_timeout, max_retries, rate_limiter,
+            needs_leader_election, clock)
+
         def declare(function: ReconcileFunction[T]) -> ReconcileFunction[T]:
-            primary = _resource_kind(kind)
-            builder = self.controller_builder().for_(primary, namespace=namespace)
-            for owned in owns:
-                builder.owns(_resource_kind(owned), namespace=namespace)
-            for watched, mapper in watches:
-                builder.watches(_resource_kind(watched), mapper, namespace=namespace)
-            controller_name = name or primary.group_resource
-            builder.named(controller_name).with_predicates(*predicates).with_options(
-                max_concurrent_reconciles=max_concurrent_reconciles,
-                reconcile_timeout=reconcile_timeout, max_retries=max_retries,
-                rate_limiter=rate_limiter, clock=clock)
-            informer = self.informers.informer(
-                primary, namespace=builder.scope_of(primary, namespace))
-            client = self.cached_client.for_writer(controller_name,
-                                                   field_manager=controller_name)
-            reconciler = ObjectReconciler(
-                function, name=controller_name, kind=primary,
-                model=None if isinstance(kind, ResourceKind) else kind, informer=informer,
-                client=client, events=self.event_recorder)
-            controller = builder.build(reconciler,
-                                       needs_leader_election=needs_leader_election)
-            for trigger in triggers:
-                trigger.attach(controller)
+            declaration.build(self, function)
             return function
 
         return declare
@@ -497,7 +478,3 @@ def _sync_hint(error: BaseException | None) -> str:
     if isinstance(error, Forbidden):
         return "the credentials may not list or watch this kind: check the RBAC rules"
     return "the server could not be listed in time"
-
-
-def _resource_kind(kind: KindOrModel) -> ResourceKind:
-    return kind if isinstance(kind, ResourceKind) else kind_of(kind)
