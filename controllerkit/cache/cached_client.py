@@ -233,7 +233,8 @@ class CachedClient:
         and keeps fields it does not declare, such as another writer's. Returns the object
         as stored (or `obj` when nothing differed).
         """
-        body, resource = await self._body(obj, None)
+        body = to_json_object(obj)  # only read here: no copy
+        resource = await self._resource(obj, body)
         key = object_key(body)
         sent = resource_version(body)
         if not key[1] or not sent:
@@ -283,10 +284,14 @@ class CachedClient:
                              "model that declares its kind)")
         return await self.mapper.resolve(api_version, kind)
 
-    async def _body(self, obj: object, owner: object | None) -> tuple[JSONObject, ResourceKind]:
+    async def _resource(self, obj: object, body: JSONObject) -> ResourceKind:
+        """The kind of `obj`: the one its class declares, else from `body` through discovery."""
         declared = getattr(type(obj), "__kind__", None)
+        return declared if isinstance(declared, ResourceKind) else await self.resolve(body)
+
+    async def _body(self, obj: object, owner: object | None) -> tuple[JSONObject, ResourceKind]:
         body = _copy(to_json_object(obj))
-        resource = declared if isinstance(declared, ResourceKind) else await self.resolve(body)
+        resource = await self._resource(obj, body)
         body.setdefault("apiVersion", resource.api_version)
         body.setdefault("kind", resource.kind)
         if owner is not None:

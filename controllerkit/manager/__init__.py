@@ -8,7 +8,7 @@ endpoints, with a graceful stop.
 - `Endpoints`: the HTTP routes (`/healthz`, `/readyz`, `/metrics`, quarantine).
 """
 
-from .endpoints import CLUSTER_SCOPE, BindAddress, Endpoints, parse_bind_address
+from .bind_address import CLUSTER_SCOPE, BindAddress, parse_bind_address
 from .manager import (
     DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
     DEFAULT_METRICS_BIND_ADDRESS,
@@ -30,3 +30,12 @@ __all__ = [
     "QuarantineEvents",
     "parse_bind_address",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The HTTP endpoints load the server framework: only when asked for.
+    if name == "Endpoints":
+        from .endpoints import Endpoints
+
+        return Endpoints
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

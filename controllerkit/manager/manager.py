@@ -23,7 +23,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import anyio
 from anyio.abc import TaskStatus
@@ -51,9 +51,9 @@ from ..lifecycle import Lifecycle, run_stopping_on_cancel, task_group
 from ..reconcile import Request
 from ..sharding import ShardCoordinator, ShardingConfig
 from ..workqueue import RateLimiter, WorkqueueMetrics
+from .bind_address import parse_bind_address
 from .builder import ManagedControllerBuilder
 from .declaration import ControllerDeclaration
-from .endpoints import Endpoints, Servers, parse_bind_address, serve
 from .kinds import check_kinds
 from .metrics import ControllerMetrics
 from .quarantine_events import QuarantineEvents
@@ -65,6 +65,9 @@ __all__ = [
     "DEFAULT_METRICS_BIND_ADDRESS",
     "Manager",
 ]
+
+if TYPE_CHECKING:
+    from .endpoints import Servers
 
 logger = logging.getLogger(__name__)
 
@@ -399,7 +402,8 @@ class Manager(Lifecycle):
                     self.informers.stop()
         finally:
             self._synced = False
-            await servers.close()
+            if servers is not None:
+                await servers.close()
 
     def _prepare_high_availability(self) -> None:
         if self.leader_election is not None:
@@ -461,7 +465,12 @@ class Manager(Lifecycle):
         """The lines `/readyz` adds after its verdict (see `replicas.readiness_details`)."""
         return readiness_details(self.leader_election, self.elector, self.shard_coordinator)
 
-    async def _start_servers(self) -> Servers:
+    async def _start_servers(self) -> Servers | None:
+        if (parse_bind_address(self.metrics_bind_address) is None
+                and parse_bind_address(self.health_probe_bind_address) is None):
+            return None  # both off: the HTTP server framework is not even loaded
+        from .endpoints import Endpoints, serve
+
         endpoints = Endpoints(registry=self.registry, controllers=self._controllers,
                               ready=lambda: self._synced, clock=self._clock,
                               details=self.readiness_details)
