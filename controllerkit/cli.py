@@ -11,7 +11,6 @@ import importlib.metadata
 import inspect
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +19,6 @@ from typing import Any
 import yaml
 
 from . import __version__
-from .apiserver import ApiServerOptions, EmbeddedApiServer
-from .apiserver.persistence import PersistenceError
 from .cache import CacheSyncTimeout
 from .client import KubeClient
 from .client.config import ConfigError
@@ -44,74 +41,10 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 
 
 def _apiserver_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "apiserver",
-        help="run the embedded Kubernetes-compatible API server",
-        description="Serve the Kubernetes REST protocol on loopback, for kubectl, "
-        "kubernetes-asyncio and controllers under development.",
-    )
-    defaults = ApiServerOptions()
-    p.add_argument("--host", default=defaults.host, help="address to listen on (%(default)s)")
-    p.add_argument("--port", type=int, default=6443,
-                   help="port to listen on; 0 picks a free port (%(default)s)")
-    p.add_argument("--kubeconfig-out", type=Path, help="write a kubeconfig for this server here")
-    p.add_argument("--data-dir", type=Path,
-                   help="persist every write to SQLite in this directory (default: memory only)")
-    p.add_argument("--tls", action="store_true",
-                   help="serve HTTPS with a self-signed certificate (its CA is in the kubeconfig)")
-    p.add_argument("--tokens", type=Path,
-                   help="YAML file of bearer tokens and access rules; implies --tls, because "
-                   "kubectl sends bearer tokens only over HTTPS")
-    p.add_argument("--client-certs", action="store_true",
-                   help="also authenticate clients by TLS client certificate (CN is the user, "
-                   "O the groups) signed by the server's CA, and write the kubeconfig with "
-                   "such a certificate instead of a token; implies --tls")
-    p.add_argument("--client-ca", type=Path, metavar="FILE",
-                   help="also trust client certificates signed by the CA certificates in this "
-                   "PEM file; implies --client-certs")
-    p.add_argument("--watch-history", type=int, default=defaults.watch_history,
-                   help="events kept per resource for watch resumption (%(default)s)")
-    p.add_argument("--bookmark-interval", type=float, default=defaults.bookmark_interval,
-                   help="seconds of quiet before a watch gets a BOOKMARK (%(default)s)")
-    p.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
-                   help="largest accepted request body (%(default)s)")
-    p.add_argument("--strict-status", action="store_true",
-                   help="refuse status writes without a resourceVersion precondition, and "
-                   "status writes that would change anything but .status (a real server "
-                   "accepts the first and drops such changes)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log requests and errors")
-
-
-def options_from_args(args: argparse.Namespace) -> ApiServerOptions:
-    return ApiServerOptions(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir,
-        tls=args.tls or args.tokens is not None,
-        tokens_file=args.tokens,
-        client_certificates=args.client_certs,
-        client_ca_file=args.client_ca,
-        kubeconfig_out=args.kubeconfig_out,
-        watch_history=args.watch_history,
-        bookmark_interval=args.bookmark_interval,
-        max_body_bytes=args.max_body_bytes,
-        strict_status=args.strict_status,
-        log_requests=args.verbose,
-    )
-
-
-async def serve(options: ApiServerOptions) -> None:
-    """Run the server until SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    async with EmbeddedApiServer(options) as server:
-        print(f"serving on {server.url}", flush=True)
-        if options.kubeconfig_out:
-            print(f"kubeconfig written to {server.kubeconfig_path}", flush=True)
-        await stop.wait()
+    # Listed for `controllerkit --help` only: `main` hands `apiserver ...` to the server's own
+    # command before parsing, so a controller process never loads the test server.
+    sub.add_parser("apiserver", help="run the embedded Kubernetes-compatible API server "
+                   "(see `controllerkit apiserver --help`)")
 
 
 def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -349,6 +282,8 @@ async def run_manager(args: argparse.Namespace) -> None:
     async with contextlib.AsyncExitStack() as stack:
         kubeconfig: Path | None = args.kubeconfig
         if args.embedded:
+            from .apiserver import EmbeddedApiServer
+
             server = await stack.enter_async_context(EmbeddedApiServer(port=0))
             kubeconfig = server.kubeconfig_path
             logging.getLogger(__name__).info("embedded API server on %s, kubeconfig %s",
@@ -365,6 +300,11 @@ async def run_manager(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["apiserver"]:
+        from .apiserver.command import main as apiserver_main
+
+        return apiserver_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="controllerkit")
     parser.add_argument("--version", action="version",
                         version=f"controllerkit {package_version()}")
@@ -372,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _apiserver_parser(sub)
     _run_parser(sub)
     _crd_parser(sub)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command == "crd":
         try:
             documents = crd_documents(args.models)
@@ -393,17 +333,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (LaunchError, ConfigError, CacheSyncTimeout, NoKindMatch, OSError,
                 ValueError) as exc:
             print(f"controllerkit run: {exc}", file=sys.stderr)
-            return 1
-        return 0
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if args.command == "apiserver":
-        try:
-            asyncio.run(serve(options_from_args(args)))
-        except (OSError, ValueError, PersistenceError) as exc:
-            print(f"controllerkit apiserver: {exc}", file=sys.stderr)
             return 1
         return 0
     parser.error(f"unknown command {args.command}")

@@ -133,3 +133,12 @@ def test_crd_needs_at_least_one_model() -> None:
     done = controllerkit("crd")
     assert done.returncode == 2
     assert "MODULE:MODEL" in done.stderr
+
+
+@pytest.mark.parametrize("module", ["controllerkit", "controllerkit.cli"])
+def test_a_controller_process_loads_no_part_of_the_test_server(module: str) -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys, {module}; print(sorted(sys.modules))"],
+        capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "controllerkit.apiserver" not in loaded
+    assert "aiohttp.web" not in loaded
