@@ -26,17 +26,7 @@ from controllerkit.errors import Forbidden, Unauthorized
 from controllerkit.meta import CONFIG_MAP
 
 from .kinds import configmap
-
-TOKENS = """
-identities:
-  - name: admin
-    token: "admin-token"
-    groups: [system:masters]
-  - name: reader
-    token: "reader-token"
-    rules:
-      - {verbs: [get, list, watch], apiGroups: [""], resources: [configmaps]}
-"""
+from .kubeconfigs import TOKENS
 
 
 @pytest.fixture

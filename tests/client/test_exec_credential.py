@@ -11,7 +11,6 @@ import json
 import re
 import stat
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ from controllerkit.client import ClientConfig, ConfigError, KubeClient
 from controllerkit.meta import CONFIG_MAP
 
 from .kinds import configmap
-from .kubeconfigs import ca_data, guarded_tls_server, write_kubeconfig
-from .mutual_tls import ClientCertificateFront, client_certificate_front
+from .kubeconfigs import ca_data, write_kubeconfig
+from .mutual_tls import ClientCertificateFront
 
 V1 = "client.authentication.k8s.io/v1"
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
@@ -85,20 +84,6 @@ class Plugin:
 @pytest.fixture
 def plugin(tmp_path: Path) -> Plugin:
     return Plugin(tmp_path / "plugin")
-
-
-@pytest.fixture
-async def guarded_tls(tmp_path: Path) -> AsyncIterator[EmbeddedApiServer]:
-    async with guarded_tls_server(tmp_path) as embedded:
-        yield embedded
-
-
-@pytest.fixture
-async def front(
-    server: EmbeddedApiServer, tmp_path: Path
-) -> AsyncIterator[ClientCertificateFront]:
-    async with client_certificate_front(server.port, tmp_path / "front-tls") as running:
-        yield running
 
 
 def tls_cluster(server: EmbeddedApiServer) -> dict[str, Any]:

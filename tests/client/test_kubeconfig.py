@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,26 +25,10 @@ from .kubeconfigs import (
     ca_data,
     context_entry,
     entry,
-    guarded_tls_server,
     write_document,
     write_kubeconfig,
 )
-from .mutual_tls import ClientCertificateFront, client_certificate_front
-
-
-@pytest.fixture
-async def guarded_tls(tmp_path: Path) -> AsyncIterator[EmbeddedApiServer]:
-    async with guarded_tls_server(tmp_path) as embedded:
-        yield embedded
-
-
-@pytest.fixture
-async def front(
-    server: EmbeddedApiServer, tmp_path: Path
-) -> AsyncIterator[ClientCertificateFront]:
-    async with client_certificate_front(server.port, tmp_path / "front-tls") as running:
-        yield running
-
+from .mutual_tls import ClientCertificateFront
 
 # -- merging and contexts ------------------------------------------------------------------------
 
